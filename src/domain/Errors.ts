@@ -1,0 +1,43 @@
+import { Schema } from "effect"
+import { EpochMillis, FinishedStatus, TaskStatus } from "./Task.js"
+import { TaskId } from "./TaskId.js"
+
+/** No task with this id was ever known here (or its tombstone has been dropped too). */
+export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
+  taskId: Schema.String
+}) {
+  override get message() {
+    return `No task with id ${this.taskId} is known`
+  }
+}
+
+/** The task finished and its record was removed after the retention period; the tombstone says how it ended. */
+export class TaskExpired extends Schema.TaggedError<TaskExpired>()("TaskExpired", {
+  taskId: TaskId,
+  status: FinishedStatus,
+  completedAt: EpochMillis,
+  evictedAt: EpochMillis
+}) {
+  override get message() {
+    return `Task ${this.taskId} finished as ${this.status} and its record has expired`
+  }
+}
+
+/** A finished task cannot be cancelled. */
+export class TaskAlreadyFinished extends Schema.TaggedError<TaskAlreadyFinished>()("TaskAlreadyFinished", {
+  taskId: TaskId,
+  status: TaskStatus
+}) {
+  override get message() {
+    return `Task ${this.taskId} has already finished as ${this.status}`
+  }
+}
+
+/** As many tasks as allowed are already pending or processing; retry once some have finished. */
+export class RegistryFull extends Schema.TaggedError<RegistryFull>()("RegistryFull", {
+  maxPending: Schema.NonNegativeInt
+}) {
+  override get message() {
+    return `The registry already holds ${this.maxPending} unfinished task(s), its limit; retry later`
+  }
+}

@@ -1,0 +1,164 @@
+import { Data, HashMap, Option, Order, RedBlackTree, Schema } from "effect"
+import type { ActiveTask, FinishedTask, Task } from "./Task.js"
+import { EpochMillis, FinishedStatus } from "./Task.js"
+import { TaskId } from "./TaskId.js"
+
+/** What is left of an evicted task: enough to answer "it existed, this is how it ended" instead of "unknown". */
+export class Tombstone extends Schema.Class<Tombstone>("Tombstone")({
+  id: TaskId,
+  status: FinishedStatus,
+  completedAt: EpochMillis,
+  evictedAt: EpochMillis
+}) {}
+
+/** Orders finished records by completion time, ties broken by id, so the oldest is always first. */
+type FinishedKey = readonly [completedAt: number, id: TaskId]
+const finishedOrder: Order.Order<FinishedKey> = Order.tuple(Order.number, Order.string)
+
+/**
+ * The whole registry as one immutable value, so that every change is a single `Ref.modify`.
+ * `finished` indexes exactly the terminal records of `tasks`; tombstones form a ring bounded by `capacity`,
+ * oldest (lowest sequence number) dropped first.
+ */
+export interface RegistryState {
+  readonly tasks: HashMap.HashMap<TaskId, Task>
+  readonly finished: RedBlackTree.RedBlackTree<FinishedKey, FinishedTask>
+  readonly tombstones: {
+    readonly byId: HashMap.HashMap<TaskId, Tombstone>
+    readonly order: RedBlackTree.RedBlackTree<number, TaskId>
+    readonly nextSeq: number
+    readonly capacity: number
+  }
+}
+
+export interface Eviction {
+  readonly state: RegistryState
+  readonly evicted: ReadonlyArray<FinishedTask>
+}
+
+export const empty = (options: { readonly tombstoneCapacity: number }): RegistryState => ({
+  tasks: HashMap.empty(),
+  finished: RedBlackTree.empty(finishedOrder),
+  tombstones: {
+    byId: HashMap.empty(),
+    order: RedBlackTree.empty(Order.number),
+    nextSeq: 0,
+    capacity: options.tombstoneCapacity
+  }
+})
+
+const keyOf = (task: FinishedTask): FinishedKey => Data.tuple(task.completedAt, task.id)
+
+export const finishedCount = (state: RegistryState): number => RedBlackTree.size(state.finished)
+
+export const activeCount = (state: RegistryState): number => HashMap.size(state.tasks) - finishedCount(state)
+
+export const lookup =
+  (id: TaskId) =>
+  (state: RegistryState): Option.Option<Task> =>
+    HashMap.get(state.tasks, id)
+
+export const tombstone =
+  (id: TaskId) =>
+  (state: RegistryState): Option.Option<Tombstone> =>
+    HashMap.get(state.tombstones.byId, id)
+
+/** The oldest finished record, the next one eviction would take. */
+export const oldestFinished = (state: RegistryState): Option.Option<FinishedTask> =>
+  Option.map(RedBlackTree.first(state.finished), ([, task]) => task)
+
+/** Adds a new task or replaces an active one with its next active state. */
+export const putActive =
+  (task: ActiveTask) =>
+  (state: RegistryState): RegistryState => ({
+    ...state,
+    tasks: HashMap.set(state.tasks, task.id, task)
+  })
+
+/** Replaces an active task with its terminal state and indexes it for eviction. */
+export const putFinished =
+  (task: FinishedTask) =>
+  (state: RegistryState): RegistryState => ({
+    ...state,
+    tasks: HashMap.set(state.tasks, task.id, task),
+    finished: RedBlackTree.insert(state.finished, keyOf(task), task)
+  })
+
+/** Is this finished record past its retention period? Strictly greater: a record exactly at the threshold stays. */
+export const isExpired =
+  (now: number, thresholdMs: number) =>
+  (task: FinishedTask): boolean =>
+    now - task.completedAt > thresholdMs
+
+const buryAll = (
+  tombstones: RegistryState["tombstones"],
+  evicted: ReadonlyArray<FinishedTask>,
+  now: number
+): RegistryState["tombstones"] => {
+  if (tombstones.capacity === 0 || evicted.length === 0) return tombstones
+  let { byId, nextSeq, order } = tombstones
+  // Only the newest `capacity` of this batch can survive; skip the rest instead of inserting and dropping them.
+  for (const task of evicted.slice(-tombstones.capacity)) {
+    const stone = new Tombstone(
+      { id: task.id, status: task._tag, completedAt: task.completedAt, evictedAt: now },
+      { disableValidation: true }
+    )
+    const previous = HashMap.get(byId, task.id)
+    byId = HashMap.set(byId, task.id, stone)
+    if (Option.isNone(previous)) {
+      order = RedBlackTree.insert(order, nextSeq++, task.id)
+    }
+  }
+  while (RedBlackTree.size(order) > tombstones.capacity) {
+    const [seq, id] = Option.getOrThrow(RedBlackTree.first(order))
+    order = RedBlackTree.removeFirst(order, seq)
+    byId = HashMap.remove(byId, id)
+  }
+  return { ...tombstones, byId, order, nextSeq }
+}
+
+/** Evicts finished records oldest first while `shouldEvict` holds for the oldest; touches nothing else. */
+const evictOldestWhile = (
+  state: RegistryState,
+  now: number,
+  shouldEvict: (oldest: FinishedTask, finishedCount: number) => boolean
+): Eviction => {
+  let { finished, tasks } = state
+  const evicted: Array<FinishedTask> = []
+  for (;;) {
+    const oldest = RedBlackTree.first(finished)
+    if (Option.isNone(oldest)) break
+    const [key, task] = oldest.value
+    if (!shouldEvict(task, RedBlackTree.size(finished))) break
+    finished = RedBlackTree.removeFirst(finished, key)
+    tasks = HashMap.remove(tasks, task.id)
+    evicted.push(task)
+  }
+  if (evicted.length === 0) return { state, evicted }
+  return { state: { tasks, finished, tombstones: buryAll(state.tombstones, evicted, now) }, evicted }
+}
+
+/**
+ * Removes every finished record with `now - completedAt > thresholdMs`, leaving a tombstone for each.
+ * Active records are never touched. Costs O(k log n) for k evicted records: it walks the finished index from
+ * its oldest end and stops at the first record still within the threshold.
+ */
+export const evictExpired =
+  (now: number, thresholdMs: number) =>
+  (state: RegistryState): Eviction =>
+    evictOldestWhile(state, now, isExpired(now, thresholdMs))
+
+/** Removes the oldest finished records until at most `maxRetained` remain; active records are never touched. */
+export const enforceCap =
+  (now: number, maxRetained: number) =>
+  (state: RegistryState): Eviction =>
+    evictOldestWhile(state, now, (_, count) => count > maxRetained)
+
+/** Both rules in one step: age first, then the cap. */
+export const evict =
+  (now: number, policy: { readonly thresholdMs: number; readonly maxRetained: number }) =>
+  (state: RegistryState): Eviction => {
+    const byAge = evictExpired(now, policy.thresholdMs)(state)
+    const byCap = enforceCap(now, policy.maxRetained)(byAge.state)
+    return { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
+  }

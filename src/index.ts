@@ -1,0 +1,78 @@
+/** The task's identifier: a branded UUID. */
+export { TaskId } from "./domain/TaskId.js"
+
+export {
+  /** Cancelled on request or interrupted. */
+  Cancelled,
+  /** The run ended normally. */
+  Completed,
+  /** One segment's audio, as a job reports it. */
+  CompletedSegment,
+  /** The run failed or died, or every segment failed. */
+  Failed,
+  /** A move the task state machine does not allow. */
+  InvalidTransition,
+  /** Whether a task is PENDING or PROCESSING. */
+  isActive,
+  /** Whether a task is COMPLETED, FAILED or CANCELLED. */
+  isFinished,
+  /** Submitted, waiting for a worker slot. */
+  Pending,
+  /** Running. */
+  Processing,
+  /** Processed segments against the total. */
+  progress,
+  /** One segment's failure, as a job reports it. */
+  SegmentError,
+  /** The task: a tagged union of its five states. */
+  Task,
+  /** The five statuses. */
+  TaskStatus
+} from "./domain/Task.js"
+export type {
+  /** A PENDING or PROCESSING task. */
+  ActiveTask,
+  /** A COMPLETED, FAILED or CANCELLED task. */
+  FinishedTask,
+  /** Processed segments against the total. */
+  Progress
+} from "./domain/Task.js"
+
+export {
+  /** Past TASK_MAX_PENDING unfinished tasks; retry later. */
+  RegistryFull,
+  /** A finished task cannot be cancelled. */
+  TaskAlreadyFinished,
+  /** The task finished and its record has expired; carries its tombstone. */
+  TaskExpired,
+  /** No task with this id is known. */
+  TaskNotFound
+} from "./domain/Errors.js"
+
+/** The pure registry state and its eviction: `evictExpired`, `enforceCap`, `evict`, tombstones. */
+export * as RegistryState from "./domain/RegistryState.js"
+/** Removes finished records past the threshold; pure, O(k log n) for k evicted. */
+export { evictExpired } from "./domain/RegistryState.js"
+
+/** The registry service, its job and progress interfaces. */
+export { TaskRegistry } from "./services/TaskRegistry.js"
+export type {
+  /** Work to run in the background. */
+  Job,
+  /** What a running job reports, one call per segment. */
+  JobProgress,
+  /** Filter for `TaskRegistry.list`. */
+  ListFilter,
+  /** Counts from `TaskRegistry.stats`. */
+  RegistryStats
+} from "./services/TaskRegistry.js"
+
+/** The registry's configuration service, its defaults and its env-var reader. */
+export * as RegistryConfig from "./services/RegistryConfig.js"
+
+/** The in-memory registry with its sweep fiber: from env (`TaskRegistryLive`), from code, or bring your own config. */
+export { TaskRegistryFromConfig, taskRegistryLayer, TaskRegistryLive } from "./layers/TaskRegistryLive.js"
+/** The in-memory registry alone, without the sweep fiber. */
+export * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
+/** The periodic sweep fiber, for any `TaskRegistry`. */
+export * as Sweeper from "./layers/Sweeper.js"

@@ -1,0 +1,147 @@
+import { describe, expect, it } from "@effect/vitest"
+import { FastCheck as fc, HashMap, Option, RedBlackTree } from "effect"
+import * as State from "../../src/domain/RegistryState.js"
+import * as Task from "../../src/domain/Task.js"
+import { TaskId } from "../../src/domain/TaskId.js"
+
+interface Spec {
+  readonly id: string
+  readonly status: Task.TaskStatus
+  readonly completedAt: number
+}
+
+const specs = fc.uniqueArray(
+  fc.record({
+    id: fc.uuid({ version: 4 }),
+    status: fc.constantFrom<Task.TaskStatus>("PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"),
+    // A narrow range, so that ties on completedAt (broken by id) are common.
+    completedAt: fc.integer({ min: 0, max: 50 })
+  }),
+  { selector: (s) => s.id, maxLength: 60 }
+)
+
+const toTask = (spec: Spec): Task.Task => {
+  const id = TaskId.make(spec.id)
+  const pending = new Task.Pending({ id, total: 1, createdAt: 0 })
+  const run = (t: Task.Task) => Option.getOrThrow(Option.getRight(Task.start(0)(t)))
+  switch (spec.status) {
+    case "PENDING":
+      return pending
+    case "PROCESSING":
+      return run(pending)
+    case "COMPLETED":
+      return Option.getOrThrow(Option.getRight(Task.complete(spec.completedAt)(run(pending))))
+    case "FAILED":
+      return Option.getOrThrow(Option.getRight(Task.fail(spec.completedAt, "x")(run(pending))))
+    case "CANCELLED":
+      return Option.getOrThrow(Option.getRight(Task.cancel(spec.completedAt, "x")(pending)))
+  }
+}
+
+const build = (list: ReadonlyArray<Spec>, tombstoneCapacity = 1000) =>
+  list
+    .map(toTask)
+    .reduce(
+      (s, t) => (Task.isFinished(t) ? State.putFinished(t)(s) : State.putActive(t)(s)),
+      State.empty({ tombstoneCapacity })
+    )
+
+const ids = (tasks: Iterable<Task.Task>) => new Set(Array.from(tasks, (t) => t.id))
+
+/** The finished index holds exactly the finished records of the map, each under its own key. */
+const indexAgrees = (s: State.RegistryState) => {
+  const finishedInMap = Array.from(HashMap.values(s.tasks)).filter(Task.isFinished)
+  const indexed = Array.from(RedBlackTree.values(s.finished))
+  return (
+    indexed.length === finishedInMap.length &&
+    indexed.every((t) => Option.getOrUndefined(HashMap.get(s.tasks, t.id)) === t)
+  )
+}
+
+const byAge = (a: Task.FinishedTask, b: Task.FinishedTask) =>
+  a.completedAt - b.completedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+describe("evictExpired", () => {
+  it.prop(
+    "removes exactly the finished records past the threshold, and never an active one",
+    [specs, fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 30 })],
+    ([list, now, threshold]) => {
+      const before = build(list)
+      const { evicted, state } = State.evictExpired(now, threshold)(before)
+      const eligible = list.filter(
+        (s) => s.status !== "PENDING" && s.status !== "PROCESSING" && now - s.completedAt > threshold
+      )
+      expect(ids(evicted)).toEqual(new Set(eligible.map((s) => s.id)))
+      expect(ids(HashMap.values(state.tasks))).toEqual(
+        new Set(list.filter((s) => !eligible.includes(s)).map((s) => s.id))
+      )
+      expect(indexAgrees(state)).toBe(true)
+      expect(evicted.every((t) => Option.isSome(State.tombstone(t.id)(state)))).toBe(true)
+    }
+  )
+
+  it.prop(
+    "changes nothing more when applied twice",
+    [specs, fc.integer({ min: 0, max: 60 }), fc.nat(30)],
+    ([list, now, threshold]) => {
+      const once = State.evictExpired(now, threshold)(build(list)).state
+      const twice = State.evictExpired(now, threshold)(once)
+      expect(twice.evicted).toEqual([])
+      expect(twice.state).toBe(once)
+    }
+  )
+
+  it.prop("keeps the index and the map in agreement through any interleaving", [specs], ([list]) => {
+    expect(indexAgrees(build(list))).toBe(true)
+  })
+})
+
+describe("enforceCap", () => {
+  it.prop(
+    "keeps at most maxRetained finished records, dropping the oldest, never an active one",
+    [specs, fc.nat(70)],
+    ([list, max]) => {
+      const before = build(list)
+      const { evicted, state } = State.enforceCap(100, max)(before)
+      const finished = Array.from(RedBlackTree.values(before.finished)).sort(byAge)
+      const expected = finished.slice(0, Math.max(0, finished.length - max))
+      expect(evicted.map((t) => t.id)).toEqual(expected.map((t) => t.id))
+      expect(State.finishedCount(state)).toBe(Math.min(finished.length, max))
+      expect(State.activeCount(state)).toBe(State.activeCount(before))
+      expect(indexAgrees(state)).toBe(true)
+      expect(State.enforceCap(100, max)(state).evicted).toEqual([])
+    }
+  )
+})
+
+describe("tombstones", () => {
+  it.prop("keep only the newest `capacity` evictions", [specs, fc.nat(10)], ([list, capacity]) => {
+    const { evicted, state } = State.evictExpired(1000, 0)(build(list, capacity))
+    const kept = evicted.slice(Math.max(0, evicted.length - capacity))
+    expect(HashMap.size(state.tombstones.byId)).toBe(kept.length)
+    expect(kept.every((t) => Option.isSome(State.tombstone(t.id)(state)))).toBe(true)
+  })
+
+  it("a second eviction pushes the oldest tombstones out of a full ring", () => {
+    const first = build(
+      [
+        { id: "00000000-0000-4000-8000-000000000001", status: "COMPLETED", completedAt: 0 },
+        { id: "00000000-0000-4000-8000-000000000002", status: "FAILED", completedAt: 1 }
+      ],
+      2
+    )
+    const afterFirst = State.evictExpired(10, 0)(first).state
+    const next = toTask({ id: "00000000-0000-4000-8000-000000000003", status: "CANCELLED", completedAt: 20 })
+    if (!Task.isFinished(next)) throw new Error("expected a finished task")
+    const afterSecond = State.evictExpired(30, 0)(State.putFinished(next)(afterFirst)).state
+    const has = (id: string) => Option.isSome(State.tombstone(TaskId.make(id))(afterSecond))
+    expect([
+      has("00000000-0000-4000-8000-000000000001"),
+      has("00000000-0000-4000-8000-000000000002"),
+      has("00000000-0000-4000-8000-000000000003")
+    ]).toEqual([false, true, true])
+    expect(Option.map(State.tombstone(next.id)(afterSecond), (t) => [t.status, t.completedAt, t.evictedAt])).toEqual(
+      Option.some(["CANCELLED", 20, 30])
+    )
+  })
+})

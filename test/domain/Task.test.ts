@@ -1,0 +1,72 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either, FastCheck as fc } from "effect"
+import * as Task from "../../src/domain/Task.js"
+import { TaskId } from "../../src/domain/TaskId.js"
+
+const id = TaskId.make("00000000-0000-4000-8000-000000000001")
+const pending = new Task.Pending({ id, total: 2, createdAt: 10 })
+const segment = new Task.CompletedSegment({ segmentId: "s1", audioUrl: "/audio/x/s1.wav", durationSeconds: 1.5 })
+const segmentError = new Task.SegmentError({ segmentId: "s2", message: "no voice" })
+const right = <A>(e: Either.Either<A, Task.InvalidTransition>): A => Either.getOrThrow(e)
+
+describe("task transitions", () => {
+  it("moves PENDING → PROCESSING → COMPLETED, recording segments and times", () => {
+    const running = right(Task.start(20)(pending))
+    const halfway = right(Task.segmentDone(segment)(running))
+    expect(Task.progress(halfway)).toEqual({ current: 1, total: 2, percentage: 50 })
+    const done = right(Task.complete(30)(right(Task.segmentFailed(segmentError)(halfway))))
+    expect(done).toMatchObject({ _tag: "COMPLETED", createdAt: 10, startedAt: 20, completedAt: 30 })
+    expect(Task.progress(done)).toEqual({ current: 2, total: 2, percentage: 100 })
+  })
+
+  it("ends FAILED when every segment failed", () => {
+    const failedAll = [segmentError, segmentError].reduce(
+      (t, e) => right(Task.segmentFailed(e)(t)),
+      right(Task.start(0)(pending))
+    )
+    expect(right(Task.complete(1)(failedAll))).toMatchObject({ _tag: "FAILED", error: "All 2 segment(s) failed" })
+  })
+
+  it("refuses impossible moves", () => {
+    const done = right(Task.complete(1)(right(Task.start(0)(pending))))
+    expect(Either.isLeft(Task.start(1)(done))).toBe(true)
+    expect(Either.isLeft(Task.complete(1)(pending))).toBe(true)
+    expect(Either.isLeft(Task.segmentDone(segment)(pending))).toBe(true)
+    expect(Task.cancel(2, "x")(done)).toEqual(
+      Either.left(new Task.InvalidTransition({ from: "COMPLETED", action: "cancel" }))
+    )
+    // More segments than the task has are refused rather than pushing progress past 100%.
+    const full = [segment, segment].reduce((t, s) => right(Task.segmentDone(s)(t)), right(Task.start(0)(pending)))
+    expect(Either.isLeft(Task.segmentDone(segment)(full))).toBe(true)
+  })
+
+  const actions = fc.array(fc.constantFrom("start", "done", "fail-segment", "complete", "fail", "cancel"), {
+    maxLength: 12
+  })
+  const apply = (task: Task.Task, action: string, now: number): Either.Either<Task.Task, Task.InvalidTransition> => {
+    switch (action) {
+      case "start":
+        return Task.start(now)(task)
+      case "done":
+        return Task.segmentDone(segment)(task)
+      case "fail-segment":
+        return Task.segmentFailed(segmentError)(task)
+      case "complete":
+        return Task.complete(now)(task)
+      case "fail":
+        return Task.fail(now, "boom")(task)
+      default:
+        return Task.cancel(now, "by request")(task)
+    }
+  }
+
+  it.prop("a finished task never moves again, and progress never passes the total", [actions], ([list]) => {
+    let task: Task.Task = pending
+    list.forEach((action, i) => {
+      const next = apply(task, action, 100 + i)
+      if (Task.isFinished(task)) expect(Either.isLeft(next)).toBe(true)
+      if (Either.isRight(next)) task = next.right
+      expect(Task.progress(task).current).toBeLessThanOrEqual(task.total)
+    })
+  })
+})

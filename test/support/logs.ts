@@ -1,0 +1,37 @@
+import type { LogLevel } from "effect"
+import { Effect, HashMap, Logger } from "effect"
+
+export interface CapturedLog {
+  readonly level: LogLevel.LogLevel["label"]
+  readonly message: string
+  readonly annotations: Record<string, unknown>
+}
+
+/**
+ * A logger layer that records lines in `lines` instead of printing them. Fibers inherit their logger when they
+ * are forked, so to see a background fiber's lines provide this around the code that builds its layer.
+ */
+export const logCapture = () => {
+  const lines: Array<CapturedLog> = []
+  const logger = Logger.make(({ annotations, logLevel, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    lines.push({
+      level: logLevel.label,
+      message: text,
+      annotations: Object.fromEntries(HashMap.toEntries(annotations))
+    })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+/** Runs `self` with every log line captured instead of printed; answers its result and the lines. */
+export const captureLogs = <A, E, R>(self: Effect.Effect<A, E, R>) => {
+  const { layer, lines } = logCapture()
+  return self.pipe(
+    Effect.map((result) => ({ result, lines })),
+    Effect.provide(layer)
+  )
+}
+
+/** The "Cleaned up N finished task(s)" lines among `lines`. */
+export const cleanups = (lines: ReadonlyArray<CapturedLog>) => lines.filter((l) => l.message.startsWith("Cleaned up"))

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Either, Exit, Layer, Scope, TestClock } from "effect"
+import { TaskExpired, TaskNotFound } from "../../../src/domain/Errors.js"
+import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
+import * as Jobs from "../jobs.js"
+import { captureLogs, cleanups, logCapture } from "../logs.js"
+import type { RegistryLayer } from "../registry.js"
+import { awaitStatus, settle } from "../registry.js"
+
+/** Eviction behaviour that every `TaskRegistry` implementation must show (issue items 1–8 and 10). */
+export const evictionSuite = (makeLayer: RegistryLayer) => {
+  const noSweep = { TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "0" }
+  const using = (env: Record<string, string>) => Effect.provide(makeLayer(env))
+
+  /** One task of each terminal status, finished in this order one millisecond apart. */
+  const finishOneOfEach = Effect.gen(function* () {
+    const registry = yield* TaskRegistry
+    const completed = yield* registry.submit(Jobs.instant())
+    yield* awaitStatus(completed.id, "COMPLETED")
+    yield* TestClock.adjust("1 millis")
+    const failed = yield* registry.submit(Jobs.allSegmentsFail(1))
+    yield* awaitStatus(failed.id, "FAILED")
+    yield* TestClock.adjust("1 millis")
+    const cancelled = yield* registry.cancel((yield* registry.submit(Jobs.endless(yield* Deferred.make<void>()))).id)
+    return [completed, failed, cancelled] as const
+  })
+
+  describe("eviction", () => {
+    it.effect("removes completed, failed and cancelled tasks once older than the threshold", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const tasks = yield* finishOneOfEach
+        expect((yield* registry.stats).finished).toBe(3)
+        yield* TestClock.adjust("61 seconds")
+        expect(yield* registry.sweep).toBe(3)
+        expect(yield* registry.stats).toEqual({ pending: 0, processing: 0, finished: 0, tombstones: 3 })
+        const statuses = yield* Effect.forEach(tasks, (t) => Effect.flip(registry.get(t.id)))
+        expect(statuses.map((e) => e instanceof TaskExpired && e.status)).toEqual(["COMPLETED", "FAILED", "CANCELLED"])
+      }).pipe(using(noSweep))
+    )
+
+    it.effect("keeps a task exactly at the threshold and expires it one millisecond later, swept or not", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const task = yield* registry.submit(Jobs.instant())
+        yield* awaitStatus(task.id, "COMPLETED")
+        yield* TestClock.adjust("60 seconds")
+        expect((yield* registry.get(task.id))._tag).toBe("COMPLETED")
+        expect(yield* registry.sweep).toBe(0)
+        yield* TestClock.adjust("1 millis")
+        // No sweep and no submit has run since: the read alone must answer as expired.
+        const error = yield* Effect.flip(registry.get(task.id))
+        expect(error).toBeInstanceOf(TaskExpired)
+        expect(error).toMatchObject({ taskId: task.id, status: "COMPLETED", completedAt: 0, evictedAt: 60_001 })
+        expect(yield* registry.list({})).toEqual([])
+      }).pipe(using(noSweep))
+    )
+
+    it.effect("never removes PENDING or PROCESSING tasks, at any age", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const long = yield* registry.submit(Jobs.sleeping("3 hours"))
+        const queued = yield* Effect.forEach([1, 2, 3], () => registry.submit(Jobs.instant()))
+        yield* awaitStatus(long.id, "PROCESSING")
+        for (let minutes = 10; minutes < 180; minutes += 10) {
+          yield* TestClock.adjust("10 minutes")
+          yield* registry.sweep
+          yield* registry.submit(Jobs.instant()).pipe(Effect.flatMap((t) => registry.cancel(t.id)))
+          expect((yield* registry.get(long.id))._tag).toBe("PROCESSING")
+          for (const q of queued) expect((yield* registry.get(q.id))._tag).toBe("PENDING")
+        }
+        yield* TestClock.adjust("10 minutes")
+        yield* awaitStatus(long.id, "COMPLETED")
+        for (const q of queued) yield* awaitStatus(q.id, "COMPLETED")
+      }).pipe(using({ TASK_CLEANUP_THRESHOLD: "3600", TASK_CLEANUP_INTERVAL: "60", TASK_CONCURRENCY: "1" }))
+    )
+
+    it.effect("cleans up on every submit when the sweep fiber is off, and logs the count at Info", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        yield* finishOneOfEach
+        yield* TestClock.adjust("2 hours")
+        expect((yield* registry.stats).finished).toBe(3)
+        const quiet = yield* captureLogs(registry.stats)
+        expect(cleanups(quiet.lines)).toEqual([])
+        const { lines } = yield* captureLogs(registry.submit(Jobs.instant()))
+        expect(cleanups(lines)).toEqual([
+          { level: "INFO", message: "Cleaned up 3 finished task(s)", annotations: { evicted: 3 } }
+        ])
+        expect((yield* registry.stats).tombstones).toBe(3)
+        const again = yield* captureLogs(registry.submit(Jobs.instant()))
+        expect(cleanups(again.lines)).toEqual([])
+      }).pipe(using(noSweep))
+    )
+
+    it.effect("keeps at most TASK_MAX_RETAINED finished records, dropping the oldest first", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const ids = []
+        for (let i = 0; i < 5; i++) {
+          const task = yield* registry.submit(Jobs.instant())
+          yield* awaitStatus(task.id, "COMPLETED")
+          ids.push(task.id)
+          yield* TestClock.adjust("1 second")
+        }
+        expect(yield* registry.stats).toEqual({ pending: 0, processing: 0, finished: 2, tombstones: 3 })
+        const answers = yield* Effect.forEach(ids, (id) => Effect.either(registry.get(id)))
+        expect(answers.map(Either.isRight)).toEqual([false, false, false, true, true])
+      }).pipe(using({ ...noSweep, TASK_MAX_RETAINED: "2" }))
+    )
+
+    it.effect("answers an evicted id from its tombstone, and keeps at most TASK_TOMBSTONES of them", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const tasks = yield* finishOneOfEach
+        yield* TestClock.adjust("61 seconds")
+        yield* registry.sweep
+        const answers = yield* Effect.forEach(tasks, (t) => Effect.flip(registry.get(t.id)))
+        expect(answers[0]).toBeInstanceOf(TaskNotFound)
+        expect(answers.slice(1).map((e) => e instanceof TaskExpired && e.status)).toEqual(["FAILED", "CANCELLED"])
+        expect((yield* registry.stats).tombstones).toBe(2)
+      }).pipe(using({ ...noSweep, TASK_TOMBSTONES: "2" }))
+    )
+  })
+
+  describe("sweep fiber", () => {
+    it.effect("evicts in an idle registry after one interval, not before, and logs the count", () => {
+      const { layer, lines } = logCapture()
+      return Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        yield* finishOneOfEach
+        yield* TestClock.adjust("599 seconds")
+        expect((yield* registry.stats).finished).toBe(3)
+        expect(cleanups(lines)).toEqual([])
+        yield* TestClock.adjust("1 second")
+        expect((yield* registry.stats).finished).toBe(0)
+        expect(cleanups(lines).map((l) => l.message)).toEqual(["Cleaned up 3 finished task(s)"])
+      }).pipe(using({ TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "600" }), Effect.provide(layer))
+    })
+
+    it.effect("does not run when the interval is 0", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        yield* finishOneOfEach
+        yield* TestClock.adjust("1 day")
+        expect((yield* registry.stats).finished).toBe(3)
+      }).pipe(using(noSweep))
+    )
+
+    it.effect("stops, with every running task, when the layer's scope closes", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(
+          makeLayer({ TASK_CLEANUP_THRESHOLD: "60", TASK_CONCURRENCY: "2" }),
+          scope
+        )
+        const registry = yield* Effect.provide(TaskRegistry, context)
+        const interrupted = yield* Deferred.make<void>()
+        const running = yield* registry.submit(Jobs.endless(interrupted))
+        const done = yield* registry.submit(Jobs.instant())
+        yield* awaitStatus(done.id, "COMPLETED").pipe(Effect.provide(context))
+        yield* Scope.close(scope, Exit.void)
+        yield* Deferred.await(interrupted)
+        const ended = yield* registry.get(running.id)
+        expect(ended._tag).toBe("CANCELLED")
+        yield* TestClock.adjust("1 hour")
+        yield* settle
+        expect((yield* registry.stats).finished).toBe(2)
+      })
+    )
+  })
+}
