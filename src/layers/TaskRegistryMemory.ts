@@ -115,6 +115,7 @@ export const make = Effect.gen(function* () {
     )
 
   const progressOf = (id: TaskId): JobProgress => ({
+    taskId: id,
     segmentDone: (segment) => report(id, Task.segmentDone(segment)),
     segmentFailed: (error) => report(id, Task.segmentFailed(error))
   })

@@ -4,8 +4,9 @@ import type { RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } fro
 import type { CompletedSegment, SegmentError, Task, TaskStatus } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 
-/** What a running job reports, one call per segment processed. */
+/** What a running job is told (its task's id) and reports, one call per segment processed. */
 export interface JobProgress {
+  readonly taskId: TaskId
   readonly segmentDone: (segment: CompletedSegment) => Effect.Effect<void>
   readonly segmentFailed: (error: SegmentError) => Effect.Effect<void>
 }
@@ -20,8 +21,10 @@ export interface Job {
 }
 
 export interface ListFilter {
-  readonly status?: TaskStatus
-  readonly limit?: number
+  /** Only tasks in this status. */
+  readonly status?: TaskStatus | undefined
+  /** At most this many tasks. */
+  readonly limit?: number | undefined
 }
 
 export interface RegistryStats {

@@ -1,10 +1,12 @@
 import type { LogLevel } from "effect"
-import { Effect, HashMap, Logger } from "effect"
+import { Cause, Effect, HashMap, Logger } from "effect"
 
 export interface CapturedLog {
   readonly level: LogLevel.LogLevel["label"]
   readonly message: string
   readonly annotations: Record<string, unknown>
+  /** The cause logged with the line, pretty-printed; absent when there is none. */
+  readonly cause?: string
 }
 
 /**
@@ -13,12 +15,13 @@ export interface CapturedLog {
  */
 export const logCapture = () => {
   const lines: Array<CapturedLog> = []
-  const logger = Logger.make(({ annotations, logLevel, message }) => {
+  const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
     lines.push({
       level: logLevel.label,
       message: text,
-      annotations: Object.fromEntries(HashMap.toEntries(annotations))
+      annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+      ...(Cause.isEmpty(cause) ? {} : { cause: Cause.pretty(cause) })
     })
   })
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }

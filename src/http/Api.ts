@@ -1,0 +1,98 @@
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { TaskStatus } from "../domain/Task.js"
+import { TaskId } from "../domain/TaskId.js"
+import {
+  AudioNotFound,
+  InternalError,
+  InvalidRequest,
+  PayloadTooLarge,
+  RegistryFull,
+  RouteNotFound,
+  TaskAlreadyFinished,
+  TaskExpired,
+  TaskNotFound
+} from "./ApiErrors.js"
+import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
+
+const taskId = HttpApiSchema.param(
+  "task_id",
+  TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" })
+)
+
+const ListParams = Schema.Struct({
+  // A refinement rather than the literal union itself, so that a bad value is one issue with one message.
+  status: Schema.optionalWith(
+    Schema.String.pipe(
+      Schema.filter(Schema.is(TaskStatus), { message: () => `must be one of ${TaskStatus.literals.join(", ")}` }),
+      Schema.annotations({ jsonSchema: { type: "string", enum: TaskStatus.literals } })
+    ),
+    { exact: true }
+  ),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.between(1, 10_000),
+      // `override`: also when the text is not a number at all, say what a valid value is.
+      Schema.annotations({ message: () => ({ message: "must be a whole number from 1 to 10000", override: true }) })
+    ),
+    { exact: true }
+  )
+})
+
+export class TasksApi extends HttpApiGroup.make("tasks")
+  .add(
+    HttpApiEndpoint.post("submit", "/api/tasks")
+      .setPayload(submitRequest(() => true))
+      .addSuccess(TaskStatusJson, { status: 202 })
+      .addError(PayloadTooLarge)
+      .addError(RegistryFull)
+      .annotate(OpenApi.Summary, "Submit a batch of segments to narrate; answers at once with the PENDING task")
+  )
+  .add(
+    HttpApiEndpoint.get("status")`/api/tasks/${taskId}`
+      .addSuccess(TaskStatusJson)
+      .addError(TaskNotFound)
+      .addError(TaskExpired)
+      .annotate(OpenApi.Summary, "A task's status and progress; 410 once its record has been cleaned up")
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/api/tasks")
+      .setUrlParams(ListParams)
+      .addSuccess(TaskListJson)
+      .annotate(OpenApi.Summary, "Tasks still on record, newest first")
+  )
+  .add(
+    HttpApiEndpoint.del("cancel")`/api/tasks/${taskId}`
+      .addSuccess(TaskStatusJson)
+      .addError(TaskNotFound)
+      .addError(TaskExpired)
+      .addError(TaskAlreadyFinished)
+      .annotate(OpenApi.Summary, "Cancel a pending or running task")
+  ) {}
+
+export class AudioApi extends HttpApiGroup.make("audio").add(
+  HttpApiEndpoint.get(
+    "download"
+  )`/audio/${HttpApiSchema.param("task_id", Schema.String)}/${HttpApiSchema.param("file", Schema.String)}`
+    .addSuccess(
+      Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "audio/wav" }))
+    )
+    .addError(AudioNotFound)
+    .annotate(OpenApi.Summary, "A segment's audio: GET /audio/{task_id}/{segment_id}.wav")
+) {}
+
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("health", "/api/health").addSuccess(HealthJson))
+  .add(HttpApiEndpoint.get("voices", "/api/voices").addSuccess(VoicesJson)) {}
+
+/** The whole HTTP API; errors every endpoint can answer are declared once here. */
+export class Api extends HttpApi.make("storyflow-tasks")
+  .add(TasksApi)
+  .add(AudioApi)
+  .add(SystemApi)
+  .addError(InvalidRequest)
+  .addError(RouteNotFound)
+  .addError(InternalError)
+  .annotate(OpenApi.Title, "StoryFlow Tasks")
+  .annotate(OpenApi.Description, "Background narration tasks: submit a batch of segments, poll, download audio.") {}

@@ -1,0 +1,45 @@
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { Cause, Effect, Option, Predicate } from "effect"
+import { Api } from "./Api.js"
+import { InternalError, InvalidRequest, isWireError, RouteNotFound } from "./ApiErrors.js"
+
+/**
+ * Every failure leaves as one of the API's JSON errors: a bad path or query parameter as InvalidRequest (400), an
+ * unknown route as RouteNotFound (404), and anything unexpected as InternalError (500), logged with its cause.
+ * The server keeps serving in every case.
+ */
+export const ErrorBodies = HttpApiBuilder.middleware(Api, (app) =>
+  Effect.catchAllCause(app, (cause): Effect.Effect<never, InvalidRequest | RouteNotFound | InternalError> => {
+    // The app's type says it cannot fail; what the handlers fail with is only known at run time.
+    const failure: unknown = Option.getOrUndefined(Cause.failureOption(cause))
+    if (Cause.isInterruptedOnly(cause) || isWireError(failure)) return Effect.failCause(cause)
+    if (failure instanceof HttpApiDecodeError) return Effect.fail(InvalidRequest.fromIssues(failure.issues))
+    if (Predicate.isTagged(failure, "RouteNotFound")) {
+      return Effect.fail(new RouteNotFound({ message: "No such endpoint; GET /docs lists them" }))
+    }
+    return Effect.logError("Unexpected error while handling a request", cause).pipe(
+      Effect.zipRight(Effect.fail(new InternalError({ message: "An unexpected error occurred; it has been logged" })))
+    )
+  })
+)
+
+/** Seconds a client is asked to wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 5
+
+/**
+ * Adds `Retry-After` to every 503, whichever endpoint answered it. A pre-response handler, because error bodies
+ * become responses after every API middleware has run, and a server middleware sees them only once sent.
+ */
+export const RetryAfter = HttpApiBuilder.middleware((app) =>
+  Effect.zipRight(
+    HttpApp.appendPreResponseHandler((_, response) =>
+      Effect.succeed(
+        response.status === 503
+          ? HttpServerResponse.setHeader(response, "retry-after", String(RETRY_AFTER_SECONDS))
+          : response
+      )
+    ),
+    app
+  )
+)

@@ -1,0 +1,46 @@
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { Config, Layer } from "effect"
+import { createServer } from "node:http"
+import * as AudioGenerationLive from "../layers/AudioGenerationLive.js"
+import * as AudioStoreFs from "../layers/AudioStoreFs.js"
+import * as EspeakSynthesizer from "../layers/EspeakSynthesizer.js"
+import { TaskRegistryLive } from "../layers/TaskRegistryLive.js"
+import type { Synthesizer } from "../services/Synthesizer.js"
+import { Api } from "./Api.js"
+import { AudioLive } from "./handlers/Audio.js"
+import { SystemLive } from "./handlers/System.js"
+import { TasksLive } from "./handlers/Tasks.js"
+import { ErrorBodies, RetryAfter } from "./Middleware.js"
+
+/** The API's handlers and error bodies. */
+export const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter])
+)
+
+/** The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. */
+export const HttpAppLive = HttpApiBuilder.serve().pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(ApiLive),
+  HttpServer.withLogAddress
+)
+
+/** Everything the handlers use, configured from the environment, with the given speech engine. */
+export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) =>
+  AudioGenerationLive.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(TaskRegistryLive, synthesizer, AudioStoreFs.layer)),
+    Layer.provide(NodeContext.layer)
+  )
+
+/** Where the server listens: `HOST` (default 127.0.0.1) and `PORT` (default 8000). */
+export const listen = {
+  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.port("PORT").pipe(Config.withDefault(8000))
+}
+
+/** The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. */
+export const ServerLive = HttpAppLive.pipe(
+  Layer.provide(servicesWith(EspeakSynthesizer.layer)),
+  Layer.provide(NodeHttpServer.layerConfig(createServer, listen))
+)

@@ -1,0 +1,144 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { HttpAppLive } from "../../src/http/Server.js"
+import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
+import { AudioGeneration } from "../../src/services/AudioGeneration.js"
+import { AudioStore } from "../../src/services/AudioStore.js"
+import { TaskRegistry } from "../../src/services/TaskRegistry.js"
+import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
+import { batch, del, get, getBytes, pollUntil, postJson, serverLayer } from "../support/http.js"
+import { logCapture } from "../support/logs.js"
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+
+describe("HTTP: cancel", () => {
+  it.effect("cancels a running task with 200, then answers 409; 404 for an unknown id, 400 for a bad one", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", batch(3))
+      const id = task.body.task_id
+      yield* pollUntil(id, "PROCESSING")
+      const cancelled = yield* del(`/api/tasks/${id}`)
+      expect(cancelled.status).toBe(200)
+      expect(cancelled.body).toMatchObject({ task_id: id, status: "CANCELLED", error: "Cancelled by request" })
+      expect(cancelled.body.started_at).toMatch(ISO)
+      expect(cancelled.body.completed_at).toMatch(ISO)
+      const again = yield* del(`/api/tasks/${id}`)
+      expect(again.status).toBe(409)
+      expect(again.body).toMatchObject({ error: "TaskAlreadyFinished", task_id: id, status: "CANCELLED" })
+      expect((yield* del("/api/tasks/00000000-0000-4000-8000-000000000000")).status).toBe(404)
+      expect((yield* del("/api/tasks/123")).status).toBe(400)
+    }).pipe(Effect.provide(serverLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
+  )
+})
+
+describe("HTTP: expiry (TestClock)", () => {
+  it.effect(
+    "answers 200 for a finished task, then 410 with its tombstone once past the threshold and a submit ran",
+    () =>
+      Effect.gen(function* () {
+        const task = yield* postJson("/api/tasks", batch(1))
+        const id = task.body.task_id
+        const done = yield* pollUntil(id, "COMPLETED")
+        yield* TestClock.adjust("60 seconds")
+        expect((yield* get(`/api/tasks/${id}`)).status).toBe(200)
+        yield* TestClock.adjust("1 second")
+        yield* postJson("/api/tasks", batch(1))
+        const gone = yield* get(`/api/tasks/${id}`)
+        expect(gone.status).toBe(410)
+        expect(gone.body).toEqual({
+          error: "TaskExpired",
+          message: `Task ${id} finished as COMPLETED and its record has expired; its audio files remain available`,
+          task_id: id,
+          status: "COMPLETED",
+          completed_at: done.body.completed_at,
+          evicted_at: "1970-01-01T00:01:01.000Z"
+        })
+        expect((yield* del(`/api/tasks/${id}`)).status).toBe(410)
+        // Cleanup removes records, not audio.
+        expect((yield* get(done.body.completed_segments[0].audio_url)).status).toBe(200)
+      }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60" })))
+  )
+
+  it.effect("answers 410 once the sweep fiber has run in an otherwise idle server", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", batch(1))
+      yield* pollUntil(task.body.task_id, "COMPLETED")
+      yield* TestClock.adjust("90 seconds")
+      const health = yield* get("/api/health")
+      expect(health.body.tasks).toEqual({ pending: 0, processing: 0, finished: 0, tombstones: 1 })
+      expect((yield* get(`/api/tasks/${task.body.task_id}`)).status).toBe(410)
+    }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "90" })))
+  )
+})
+
+describe("HTTP: audio", () => {
+  it.live("serves each segment as audio/wav whose length matches the reported duration", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", { segments: [{ segment_id: "intro", text: "Hello there." }] })
+      const done = yield* pollUntil(task.body.task_id, "COMPLETED")
+      const [segment] = done.body.completed_segments
+      const audio = yield* getBytes(segment.audio_url)
+      expect(audio.status).toBe(200)
+      expect(audio.headers["content-type"]).toBe("audio/wav")
+      const wav = decodeWav(audio.bytes)
+      expect(wav?.sampleRate).toBe(TestSynthesizer.TEST_SAMPLE_RATE)
+      // The reported duration is the length of the audio in the file itself.
+      expect(wav && durationSeconds(wav)).toBeCloseTo(segment.duration, 9)
+      expect(segment.duration).toBeGreaterThan(0)
+    }).pipe(Effect.provide(serverLayer()))
+  )
+
+  it.live("answers 404 for a segment, task or file name that does not exist", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", batch(1))
+      const id = task.body.task_id
+      yield* pollUntil(id, "COMPLETED")
+      for (const url of [
+        `/audio/${id}/nope.wav`,
+        `/audio/${id}/s1.mp3`,
+        "/audio/not-a-uuid/s1.wav",
+        `/audio/${id}/..%2F..%2Fx.wav`
+      ]) {
+        const reply = yield* get(url)
+        expect(reply.status).toBe(404)
+        expect(reply.body.error).toBe("AudioNotFound")
+      }
+    }).pipe(Effect.provide(serverLayer()))
+  )
+})
+
+describe("HTTP: unexpected errors", () => {
+  it.live("answers 500 with a generic message, logs the cause, and keeps serving", () => {
+    const { layer: logs, lines } = logCapture()
+    const broken = TaskRegistry.of({
+      submit: () => Effect.die("not used"),
+      get: () => Effect.die(new Error("the disk caught fire")),
+      list: () => Effect.succeed([]),
+      cancel: () => Effect.die("not used"),
+      sweep: Effect.succeed(0),
+      stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0 })
+    })
+    const services = Layer.mergeAll(
+      Layer.succeed(TaskRegistry, broken),
+      TestSynthesizer.layer(),
+      Layer.succeed(AudioGeneration, { submit: () => Effect.die("not used") }),
+      Layer.succeed(AudioStore, { write: () => Effect.die("not used"), locate: () => Effect.die("not used") })
+    )
+    return Effect.gen(function* () {
+      const reply = yield* get("/api/tasks/00000000-0000-4000-8000-000000000000")
+      expect(reply.status).toBe(500)
+      expect(reply.body).toEqual({
+        error: "InternalError",
+        message: "An unexpected error occurred; it has been logged"
+      })
+      const logged = lines.find((l) => l.level === "ERROR")
+      expect(logged?.message).toBe("Unexpected error while handling a request")
+      expect(logged?.cause).toContain("the disk caught fire")
+      expect((yield* get("/api/health")).status).toBe(200)
+    }).pipe(
+      Effect.provide(HttpAppLive.pipe(Layer.provide(services), Layer.provideMerge(NodeHttpServer.layerTest))),
+      Effect.provide(logs)
+    )
+  })
+})

@@ -1,0 +1,64 @@
+// @ts-check
+// The speech engine's worker thread: eSpeak NG (WebAssembly) runs here, off the server's event loop.
+// Plain JavaScript so that the same file runs under the compiled server and under the test runner.
+import * as WorkerRunner from "@effect/platform/WorkerRunner"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import initEspeak from "@echogarden/espeak-ng-emscripten"
+import { Effect, Layer } from "effect"
+
+/** eSpeak NG's normal speaking rate, in words per minute; a request's speed multiplies it. */
+const NORMAL_RATE = 175
+
+// Engine start-up (loading ~24 MB of voice data) happens once per worker, not per segment.
+const engine = await initEspeak()
+const espeak = new engine.eSpeakNGWorker()
+const sampleRate = espeak.get_samplerate()
+/** @type {Array<string>} */
+const voices = [
+  ...new Set(
+    espeak
+      .list_voices()
+      .flatMap((/** @type {{ languages: Array<{ name: string }> }} */ v) => v.languages.map((l) => l.name))
+  )
+].sort()
+
+/**
+ * @param {string} text
+ * @param {string} voice
+ * @param {number} speed
+ */
+const speak = (text, voice, speed) => {
+  if (!voices.includes(voice)) throw new Error(`Unknown voice: ${voice}`)
+  const status = espeak.set_voice(voice)
+  if (status !== 0) throw new Error(`The engine could not load voice ${voice} (status ${status})`)
+  espeak.set_rate(Math.round(NORMAL_RATE * speed))
+  /** @type {Array<Int16Array>} */
+  const chunks = []
+  espeak.synthesize(text, (/** @type {Int16Array} */ chunk) => {
+    chunks.push(chunk)
+    return 0
+  })
+  const samples = new Int16Array(chunks.reduce((n, c) => n + c.length, 0))
+  let offset = 0
+  for (const chunk of chunks) {
+    samples.set(chunk, offset)
+    offset += chunk.length
+  }
+  return { samples, sampleRate }
+}
+
+/** @param {{ _tag: "Voices" } | { _tag: "Speak", text: string, voice: string, speed: number }} request */
+const handle = (request) =>
+  request._tag === "Voices"
+    ? Effect.succeed({ voices })
+    : Effect.try({
+        try: () => speak(request.text, request.voice, request.speed),
+        catch: (error) => ({ message: error instanceof Error ? error.message : String(error) })
+      })
+
+const Runner = WorkerRunner.layer(handle, {
+  // Hand the audio buffer over instead of copying it.
+  transfers: (response) => ("samples" in response ? [response.samples.buffer] : [])
+}).pipe(Layer.provide(NodeWorkerRunner.layer))
+
+Effect.runFork(WorkerRunner.launch(Runner))
