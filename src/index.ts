@@ -76,3 +76,27 @@ export { TaskRegistryFromConfig, taskRegistryLayer, TaskRegistryLive } from "./l
 export * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
 /** The periodic sweep fiber, for any `TaskRegistry`. */
 export * as Sweeper from "./layers/Sweeper.js"
+
+/** The speech engine service, and its error. */
+export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
+/** Where generated audio files live, and its errors. */
+export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
+/** Turns a batch of segments into a registry task; its request types. */
+export { AudioGeneration } from "./services/AudioGeneration.js"
+export type {
+  /** A validated batch of segments to narrate. */
+  GenerationRequest,
+  /** One segment of a batch. */
+  SegmentRequest
+} from "./services/AudioGeneration.js"
+/** 16-bit mono PCM audio and its WAV encoding. */
+export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
+
+/** The HTTP API definition (endpoints and wire schemas), for clients derived with `HttpApiClient`. */
+export { Api } from "./http/Api.js"
+/** The HTTP server: `ServerLive` as `npm start` runs it, or `HttpAppLive` + `servicesWith(engine)` to compose your own. */
+export { HttpAppLive, ServerLive, servicesWith } from "./http/Server.js"
+/** eSpeak NG in a worker thread: the default speech engine. */
+export * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
+/** A fast deterministic speech engine for tests. */
+export * as TestSynthesizer from "./layers/TestSynthesizer.js"

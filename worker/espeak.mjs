@@ -1,6 +1,7 @@
 // @ts-check
 // The speech engine's worker thread: eSpeak NG (WebAssembly) runs here, off the server's event loop.
 // Plain JavaScript so that the same file runs under the compiled server and under the test runner.
+import * as Transferable from "@effect/platform/Transferable"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import initEspeak from "@echogarden/espeak-ng-emscripten"
@@ -14,13 +15,7 @@ const engine = await initEspeak()
 const espeak = new engine.eSpeakNGWorker()
 const sampleRate = espeak.get_samplerate()
 /** @type {Array<string>} */
-const voices = [
-  ...new Set(
-    espeak
-      .list_voices()
-      .flatMap((/** @type {{ languages: Array<{ name: string }> }} */ v) => v.languages.map((l) => l.name))
-  )
-].sort()
+const voices = [...new Set(espeak.list_voices().flatMap((v) => v.languages.map((l) => l.name)))].sort()
 
 /**
  * @param {string} text
@@ -34,7 +29,7 @@ const speak = (text, voice, speed) => {
   espeak.set_rate(Math.round(NORMAL_RATE * speed))
   /** @type {Array<Int16Array>} */
   const chunks = []
-  espeak.synthesize(text, (/** @type {Int16Array} */ chunk) => {
+  espeak.synthesize(text, (chunk) => {
     chunks.push(chunk)
     return 0
   })
@@ -47,7 +42,12 @@ const speak = (text, voice, speed) => {
   return { samples, sampleRate }
 }
 
-/** @param {{ _tag: "Voices" } | { _tag: "Speak", text: string, voice: string, speed: number }} request */
+/**
+ * @typedef {{ _tag: "Voices" } | { _tag: "Speak", text: string, voice: string, speed: number }} Request
+ * @typedef {{ voices: Array<string> } | { samples: Int16Array, sampleRate: number }} Response
+ * @param {Request} request
+ * @returns {Effect.Effect<Response, { message: string }>}
+ */
 const handle = (request) =>
   request._tag === "Voices"
     ? Effect.succeed({ voices })
@@ -57,8 +57,9 @@ const handle = (request) =>
       })
 
 const Runner = WorkerRunner.layer(handle, {
-  // Hand the audio buffer over instead of copying it.
-  transfers: (response) => ("samples" in response ? [response.samples.buffer] : [])
+  // Hand the audio buffer over to the main thread instead of copying it.
+  encodeOutput: (_, response) =>
+    Effect.as(Transferable.addAll("samples" in response ? [response.samples.buffer] : []), response)
 }).pipe(Layer.provide(NodeWorkerRunner.layer))
 
 Effect.runFork(WorkerRunner.launch(Runner))

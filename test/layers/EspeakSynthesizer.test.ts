@@ -1,0 +1,26 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { durationSeconds } from "../../src/domain/Wav.js"
+import * as EspeakSynthesizer from "../../src/layers/EspeakSynthesizer.js"
+import { Synthesizer } from "../../src/services/Synthesizer.js"
+
+// Integration test: the real engine, in its worker thread.
+describe("EspeakSynthesizer (real engine)", () => {
+  it.live(
+    "speaks text in a known voice, faster at a higher speed, and refuses an unknown voice",
+    () =>
+      Effect.gen(function* () {
+        const synthesizer = yield* Synthesizer
+        expect(synthesizer.voices).toEqual(expect.arrayContaining(["en-us", "en-gb", "fr", "de"]))
+        const normal = yield* synthesizer.synthesize("Once upon a time, there was a small fox.", "en-us", 1)
+        expect(normal.sampleRate).toBe(22050)
+        expect(durationSeconds(normal)).toBeGreaterThan(1)
+        expect(normal.samples.some((s) => Math.abs(s) > 1000)).toBe(true) // speech, not silence
+        const fast = yield* synthesizer.synthesize("Once upon a time, there was a small fox.", "en-us", 2)
+        expect(durationSeconds(fast)).toBeLessThan(durationSeconds(normal) * 0.75)
+        const error = yield* Effect.flip(synthesizer.synthesize("Bonjour", "xx-nowhere", 1))
+        expect(error.message).toBe("Unknown voice: xx-nowhere")
+      }).pipe(Effect.provide(EspeakSynthesizer.layer)),
+    30_000
+  )
+})
