@@ -152,7 +152,10 @@ export const evictExpired =
 export const enforceCap =
   (now: number, maxRetained: number) =>
   (state: RegistryState): Eviction =>
-    evictOldestWhile(state, now, (_, count) => count > maxRetained)
+    // The count is O(1): under the cap, which is the usual case, nothing is walked at all.
+    finishedCount(state) <= maxRetained
+      ? { state, evicted: [] }
+      : evictOldestWhile(state, now, (_, count) => count > maxRetained)
 
 /** Both rules in one step: age first, then the cap. */
 export const evict =
@@ -160,5 +163,5 @@ export const evict =
   (state: RegistryState): Eviction => {
     const byAge = evictExpired(now, policy.thresholdMs)(state)
     const byCap = enforceCap(now, policy.maxRetained)(byAge.state)
-    return { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
+    return byCap.evicted.length === 0 ? byAge : { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
   }

@@ -57,14 +57,15 @@ export const make = Effect.gen(function* () {
   const slots = yield* Effect.makeSemaphore(config.concurrency)
 
   /**
-   * Evicts what is due at `now`, applies `f`, then evicts again (a task `f` finished may push the count of
-   * finished records over the cap), all in one atomic update. Answers `f`'s result and how many were evicted.
+   * One atomic update: evicts what is due at `now`, applies `f`, then enforces the cap, which a task that `f`
+   * finished may have pushed over (a record finished at `now` cannot have expired yet). Answers `f`'s result and
+   * how many records were evicted.
    */
   const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => readonly [A, State.RegistryState]) =>
     Ref.modify(state, (s): [readonly [A, number], State.RegistryState] => {
       const before = State.evict(now, policy)(s)
       const [result, changed] = f(before.state)
-      const after = State.evict(now, policy)(changed)
+      const after = State.enforceCap(now, policy.maxRetained)(changed)
       return [[result, before.evicted.length + after.evicted.length], after.state]
     }).pipe(Effect.tap(([, evicted]) => logEvicted(evicted)))
 

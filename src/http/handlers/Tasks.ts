@@ -6,8 +6,9 @@ import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../Api.js"
 import { InvalidRequest } from "../ApiErrors.js"
 import { readJson } from "../Body.js"
+import { makeStatusBodies } from "../StatusBody.js"
 import { toWireError } from "../Translate.js"
-import { submitRequest, toTaskStatusJson, toTaskSummaryJson } from "../Wire.js"
+import { submitRequest, toTaskSummaryJson } from "../Wire.js"
 
 export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function* () {
@@ -16,6 +17,9 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
     const { voices } = yield* Synthesizer
     const known = new Set(voices)
     const decodeSubmit = Schema.decodeUnknown(submitRequest((voice) => known.has(voice)))
+    // Polling is the hot path: each status is encoded once per change of the task, not once per request. Every
+    // endpoint that answers a TaskStatus goes through this one encoder.
+    const statusBody = makeStatusBodies()
 
     return (
       handlers
@@ -24,21 +28,21 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
           readJson(request).pipe(
             Effect.flatMap((body) => Effect.mapError(decodeSubmit(body), InvalidRequest.fromParseError)),
             Effect.flatMap((valid) => Effect.mapError(generation.submit(valid), (e) => toWireError(e))),
-            Effect.map(toTaskStatusJson)
+            Effect.map((task) => statusBody(task, 202))
           )
         )
-        .handle("status", ({ path }) =>
+        .handleRaw("status", ({ path }) =>
           registry
             .get(path.task_id)
-            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: toTaskStatusJson }))
+            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: (task) => statusBody(task) }))
         )
         .handle("list", ({ urlParams }) =>
           registry.list(urlParams).pipe(Effect.map((tasks) => ({ tasks: tasks.map(toTaskSummaryJson) })))
         )
-        .handle("cancel", ({ path }) =>
+        .handleRaw("cancel", ({ path }) =>
           registry
             .cancel(path.task_id)
-            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: toTaskStatusJson }))
+            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: (task) => statusBody(task) }))
         )
     )
   })

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import * as Task from "../../src/domain/Task.js"
+import { TaskId } from "../../src/domain/TaskId.js"
+import { makeStatusBodies } from "../../src/http/StatusBody.js"
+import { toTaskStatusJson } from "../../src/http/Wire.js"
+
+const pending = new Task.Pending({ id: TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"), total: 2, createdAt: 0 })
+const bodyOf = (response: ReturnType<ReturnType<typeof makeStatusBodies>>) =>
+  response.body._tag === "Uint8Array" ? response.body.body : undefined
+
+describe("status bodies", () => {
+  it("encode a task once, and again only when the task has changed", () => {
+    const statusBody = makeStatusBodies()
+    const first = bodyOf(statusBody(pending))
+    expect(bodyOf(statusBody(pending))).toBe(first) // the very same bytes: not encoded twice
+    expect(JSON.parse(new TextDecoder().decode(first))).toEqual(toTaskStatusJson(pending))
+    const started = Either.getOrThrow(Task.start(5)(pending))
+    const next = bodyOf(statusBody(started))
+    expect(next).not.toBe(first)
+    expect(JSON.parse(new TextDecoder().decode(next))).toMatchObject({ status: "PROCESSING" })
+  })
+
+  it.effect("answer with the given status and a JSON content type", () =>
+    Effect.sync(() => {
+      const response = makeStatusBodies()(pending, 202)
+      expect(response.status).toBe(202)
+      expect(response.body.contentType).toBe("application/json")
+    })
+  )
+})
