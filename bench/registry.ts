@@ -1,0 +1,171 @@
+import { Duration, Effect, Either, Logger, LogLevel } from "effect"
+import { randomUUID } from "node:crypto"
+import { performance } from "node:perf_hooks"
+import * as State from "../src/domain/RegistryState.js"
+import * as Task from "../src/domain/Task.js"
+import { TaskId } from "../src/domain/TaskId.js"
+import { taskRegistryLayer } from "../src/layers/TaskRegistryLive.js"
+import type { Job } from "../src/services/TaskRegistry.js"
+import { TaskRegistry } from "../src/services/TaskRegistry.js"
+import { FloorRegistry, ReferenceRegistry } from "./reference.js"
+import type { Mode } from "./support.js"
+import { benchmarkEnv, fixed, ManualClock, median, ratio, table } from "./support.js"
+
+const SIZES = [100, 10_000, 100_000] as const
+
+const segment = new Task.CompletedSegment({ segmentId: "s1", audioUrl: "/audio/x/s1.wav", durationSeconds: 1 })
+const job: Job = { total: 1, run: (progress) => progress.segmentDone(segment) }
+
+/** Times `ops` calls of `step`, `repetitions` times, and answers the median in microseconds per call. */
+const timeSync = (ops: number, repetitions: number, step: () => void) => {
+  const samples: Array<number> = []
+  for (let r = 0; r < repetitions; r++) {
+    const start = performance.now()
+    for (let i = 0; i < ops; i++) step()
+    samples.push(((performance.now() - start) * 1000) / ops)
+  }
+  return median(samples)
+}
+
+/**
+ * The registry service at steady state: one submission per simulated millisecond and a threshold of `size`
+ * milliseconds, so that about `size` finished records are retained and every submit evicts about one.
+ */
+const serviceSubmit = (size: number, ops: number, repetitions: number) => {
+  const clock = new ManualClock()
+  return Effect.gen(function* () {
+    const registry = yield* TaskRegistry
+    const step = registry.submit(job).pipe(
+      Effect.zipLeft(Effect.yieldNow()), // let the job's fiber run to COMPLETED
+      Effect.zipLeft(Effect.sync(() => clock.advance(1)))
+    )
+    for (let i = 0; i < size + 1000; i++) yield* step
+    const samples: Array<number> = []
+    for (let r = 0; r < repetitions; r++) {
+      const start = performance.now()
+      for (let i = 0; i < ops; i++) yield* step
+      samples.push(((performance.now() - start) * 1000) / ops)
+    }
+    const stats = yield* registry.stats
+    if (Math.abs(stats.finished - size) > size * 0.05 + 5 || stats.pending + stats.processing > 5) {
+      return yield* Effect.dieMessage(`not at steady state: ${JSON.stringify(stats)}`)
+    }
+    return median(samples)
+  }).pipe(
+    Effect.provide(
+      taskRegistryLayer({
+        cleanupThreshold: Duration.millis(size),
+        cleanupInterval: Duration.zero,
+        maxRetained: size * 2,
+        tombstones: 1000
+      })
+    ),
+    (self) => benchmarkEnv(clock, self)
+  )
+}
+
+/** The pure core the service runs inside its `Ref.modify`: evict what is due, insert, finish. */
+const coreSubmit = (size: number, ops: number, repetitions: number) => {
+  const policy = { thresholdMs: size, maxRetained: size * 2 }
+  let state = State.empty({ tombstoneCapacity: 1000 })
+  let now = 0
+  const step = () => {
+    now++
+    const pending = new Task.Pending({ id: TaskId.make(randomUUID()), total: 1, createdAt: now })
+    state = State.putActive(pending)(State.evict(now, policy)(state).state)
+    const done = Either.getOrThrow(Either.flatMap(Task.start(now)(pending), Task.complete(now)))
+    state = State.putFinished(done)(state)
+  }
+  for (let i = 0; i < size + 1000; i++) step()
+  return timeSync(ops, repetitions, step)
+}
+
+/** The reference port, pre-filled with `size` finished records of which one expires per millisecond. */
+const referenceSubmit = (size: number, ops: number, repetitions: number) => {
+  const reference = new ReferenceRegistry(size)
+  for (let i = 0; i < size; i++) reference.complete(reference.submit(i), i)
+  let now = size
+  return timeSync(ops, repetitions, () => {
+    now++
+    reference.complete(reference.submit(now), now)
+  })
+}
+
+export const evictionCost = async (mode: Mode) => {
+  const rows: Array<Array<string>> = []
+  const results: Array<{ size: number; service: number; core: number; reference: number }> = []
+  for (const size of SIZES) {
+    const ops = mode.full ? 5000 : 2000
+    const service = await Effect.runPromise(serviceSubmit(size, ops, mode.repetitions))
+    const core = coreSubmit(size, ops * 5, mode.repetitions)
+    const reference = referenceSubmit(size, size >= 100_000 ? ops / 2 : ops * 5, mode.repetitions)
+    results.push({ size, service, core, reference })
+  }
+  const [smallest] = results
+  for (const r of results) {
+    rows.push([
+      r.size.toLocaleString("en"),
+      fixed(r.service),
+      ratio(r.service, smallest!.service),
+      fixed(r.core),
+      ratio(r.core, smallest!.core),
+      fixed(r.reference),
+      ratio(r.reference, smallest!.reference),
+      ratio(r.reference, r.service)
+    ])
+  }
+  table(
+    "1. Cost per submit (µs, median) against the number of retained finished records",
+    ["retained", "TaskRegistry", "vs 100", "pure core", "vs 100", "reference port", "vs 100", "reference ÷ ours"],
+    rows
+  )
+  const budget = results[results.length - 1]!.service / smallest!.service
+  console.log(
+    `\nBudget: TaskRegistry at 100,000 within 1.5x of at 100 — measured ${budget.toFixed(2)}x: ${budget <= 1.5 ? "met" : "MISSED"}`
+  )
+}
+
+/** Submit + get per operation on the live clock, against the same bookkeeping on a plain Map. */
+export const throughput = async (mode: Mode) => {
+  const ops = mode.full ? 50_000 : 20_000
+  const ours = await Effect.runPromise(
+    Effect.gen(function* () {
+      const registry = yield* TaskRegistry
+      const step = registry.submit(job).pipe(
+        Effect.zipLeft(Effect.yieldNow()),
+        Effect.flatMap((task) => registry.get(task.id))
+      )
+      for (let i = 0; i < 2000; i++) yield* step // warm up, and fill to the cap
+      const samples: Array<number> = []
+      for (let r = 0; r < mode.repetitions; r++) {
+        const start = performance.now()
+        for (let i = 0; i < ops; i++) yield* step
+        samples.push(ops / ((performance.now() - start) / 1000))
+      }
+      return median(samples)
+    }).pipe(
+      Effect.provide(taskRegistryLayer({ cleanupInterval: Duration.zero })),
+      Logger.withMinimumLogLevel(LogLevel.None)
+    )
+  )
+  const floor = new FloorRegistry(1000)
+  const floorSamples: Array<number> = []
+  for (let r = 0; r < mode.repetitions; r++) {
+    const start = performance.now()
+    for (let i = 0; i < ops * 10; i++) floor.submitAndGet(i)
+    floorSamples.push((ops * 10) / ((performance.now() - start) / 1000))
+  }
+  const floorOps = median(floorSamples)
+  table(
+    "2. Throughput: submit + get, operations per second (median)",
+    ["implementation", "ops/s", "vs floor"],
+    [
+      [
+        "TaskRegistryLive (Effect, fibers, immutable state)",
+        Math.round(ours).toLocaleString("en"),
+        ratio(ours, floorOps)
+      ],
+      ["plain mutable Map, same bookkeeping (floor)", Math.round(floorOps).toLocaleString("en"), "1.00x"]
+    ]
+  )
+}

@@ -1,0 +1,60 @@
+import { Clock, Effect, Logger, LogLevel } from "effect"
+import type { Duration } from "effect"
+
+// Small helpers shared by the benchmarks: medians, ratios and tables.
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+export const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
+
+export const fixed = (value: number, digits = 2): string => value.toFixed(digits)
+
+/** Prints rows as an aligned Markdown table, so that output can be pasted into BENCHMARKS.md as is. */
+export const table = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  console.log(`\n### ${title}\n`)
+  console.log(line(header))
+  console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`)
+  for (const row of rows) console.log(line(row))
+}
+
+export interface Mode {
+  readonly full: boolean
+  /** Repetitions of each measurement; the median is reported. */
+  readonly repetitions: number
+}
+
+/**
+ * A clock the benchmark moves by hand. `TestClock.adjust` yields to the live clock on every call (milliseconds
+ * each), which would swamp a microsecond-scale measurement; reading a number costs nothing.
+ */
+export class ManualClock implements Clock.Clock {
+  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+  now = 0
+  advance(millis: number) {
+    this.now += millis
+  }
+  unsafeCurrentTimeMillis() {
+    return this.now
+  }
+  readonly currentTimeMillis = Effect.sync(() => this.now)
+  unsafeCurrentTimeNanos() {
+    return BigInt(this.now) * 1_000_000n
+  }
+  readonly currentTimeNanos = Effect.sync(() => this.unsafeCurrentTimeNanos())
+  sleep(_: Duration.Duration): Effect.Effect<void> {
+    return Effect.dieMessage("ManualClock cannot sleep; benchmarks run jobs that do not wait")
+  }
+}
+
+/**
+ * Runs `self` with the manual clock and without log output: an eviction is logged on nearly every submit at
+ * steady state, and printing a line per operation would measure the terminal, not the registry.
+ */
+export const benchmarkEnv = <A, E>(clock: ManualClock, self: Effect.Effect<A, E>) =>
+  self.pipe(Effect.withClock(clock), Logger.withMinimumLogLevel(LogLevel.None))
