@@ -96,25 +96,19 @@ export class InternalError extends Schema.Class<InternalError>("InternalError")(
   HttpApiSchema.annotations({ status: 500, description: "An unexpected error; it has been logged" })
 ) {}
 
-export type WireError =
-  | InvalidRequest
-  | TaskNotFound
-  | TaskExpired
-  | TaskAlreadyFinished
-  | RegistryFull
-  | PayloadTooLarge
-  | AudioNotFound
-  | RouteNotFound
-  | InternalError
+const wireErrors = [
+  InvalidRequest,
+  TaskNotFound,
+  TaskExpired,
+  TaskAlreadyFinished,
+  RegistryFull,
+  PayloadTooLarge,
+  AudioNotFound,
+  RouteNotFound,
+  InternalError
+] as const
+
+export type WireError = InstanceType<(typeof wireErrors)[number]>
 
 /** Whether `u` is already one of the wire errors above, ready to be encoded as it is. */
-export const isWireError = (u: unknown): u is WireError =>
-  u instanceof InvalidRequest ||
-  u instanceof TaskNotFound ||
-  u instanceof TaskExpired ||
-  u instanceof TaskAlreadyFinished ||
-  u instanceof RegistryFull ||
-  u instanceof PayloadTooLarge ||
-  u instanceof AudioNotFound ||
-  u instanceof RouteNotFound ||
-  u instanceof InternalError
+export const isWireError = (u: unknown): u is WireError => wireErrors.some((error) => u instanceof error)

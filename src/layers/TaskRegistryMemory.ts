@@ -8,14 +8,13 @@ import {
   Either,
   FiberMap,
   HashMap,
-  Inspectable,
   Layer,
   Option,
   Order,
-  Predicate,
   Ref
 } from "effect"
 import { RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
+import { settle as settleTransition } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
 import type { InvalidTransition } from "../domain/Task.js"
 import * as Task from "../domain/Task.js"
@@ -23,13 +22,6 @@ import { TaskId } from "../domain/TaskId.js"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import type { Job, JobProgress, ListFilter } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
-
-const messageOf = (u: unknown): string =>
-  typeof u === "string"
-    ? u
-    : Predicate.hasProperty(u, "message") && typeof u.message === "string"
-      ? u.message
-      : Inspectable.format(u)
 
 const newestFirst: Order.Order<Task.Task> = Order.combine(
   Order.reverse(Order.mapInput(Order.number, (t: Task.Task) => t.createdAt)),
@@ -47,6 +39,8 @@ const tombstoneOrNotFound = (state: State.RegistryState, id: TaskId) =>
     onSome: (t) =>
       new TaskExpired({ taskId: t.id, status: t.status, completedAt: t.completedAt, evictedAt: t.evictedAt })
   })
+
+type Cancellation = Either.Either<Task.Cancelled, TaskNotFound | TaskExpired | TaskAlreadyFinished>
 
 /** The in-memory registry: one `Ref` of immutable state, task fibers in a `FiberMap` owned by the layer's scope. */
 export const make = Effect.gen(function* () {
@@ -125,20 +119,7 @@ export const make = Effect.gen(function* () {
   const settle = (id: TaskId, exit: Exit.Exit<void, unknown>) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const outcome: (task: Task.Task) => Either.Either<Task.Task, InvalidTransition> =
-        exit._tag === "Success"
-          ? Task.complete(now)
-          : Cause.isInterruptedOnly(exit.cause)
-            ? Task.cancel(now, "Interrupted before it finished (the registry shut down)")
-            : Task.fail(
-                now,
-                Option.isSome(Cause.failureOption(exit.cause))
-                  ? `Task failed: ${messageOf(Cause.squash(exit.cause))}`
-                  : `Task died unexpectedly: ${messageOf(Cause.squash(exit.cause))}`
-              )
-      const refused = yield* step(id, now, (task) =>
-        Either.orElse(outcome(task), () => Task.cancel(now, "Ended early")(task))
-      )
+      const refused = yield* step(id, now, settleTransition(exit, now))
       if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
         yield* Effect.logWarning("Task ended with an error", exit.cause)
       }
@@ -199,24 +180,15 @@ export const make = Effect.gen(function* () {
   const cancel = (id: TaskId) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const result = yield* modify(
-        now,
-        (
-          s
-        ): readonly [
-          Either.Either<Task.Task, TaskNotFound | TaskExpired | TaskAlreadyFinished>,
-          State.RegistryState
-        ] => {
-          const found = State.lookup(id)(s)
-          if (Option.isNone(found)) return [Either.left(tombstoneOrNotFound(s, id)), s]
-          const task = found.value
-          if (Task.isFinished(task)) return [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s]
-          return Either.match(Task.cancel(now, "Cancelled by request")(task), {
-            onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
-            onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s)]
-          })
-        }
-      )
+      const result = yield* modify(now, (s): readonly [Cancellation, State.RegistryState] => {
+        const found = State.lookup(id)(s)
+        if (Option.isNone(found)) return [Either.left(tombstoneOrNotFound(s, id)), s]
+        const task = found.value
+        return Either.match(Task.cancel(now, "Cancelled by request")(task), {
+          onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
+          onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s)]
+        })
+      })
       const cancelled = yield* result
       // The record is already CANCELLED, so the fiber's own exit changes nothing; this waits for it to stop.
       yield* FiberMap.remove(fibers, id)
