@@ -2,22 +2,13 @@ import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { mkdtempSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../test/support/net.js"
 import type { Mode } from "./support.js"
 import { fixed, median, ratio, table } from "./support.js"
 
 const root = new URL("../", import.meta.url)
-
-const freePort = async () => {
-  const probe = createServer().listen(0, "127.0.0.1")
-  await once(probe, "listening")
-  const address = probe.address()
-  probe.close()
-  if (address === null || typeof address === "string") throw new Error("no free port")
-  return address.port
-}
 
 /** Starts `node ...args` on a free port of 127.0.0.1 and resolves once it says it listens. */
 const start = async (args: (port: number) => Array<string>, env: Record<string, string> = {}) => {

@@ -1,11 +1,12 @@
 import { DateTime, Option, Schema } from "effect"
+import { SEGMENT_ID } from "../domain/Segment.js"
 import { progress, TaskStatus } from "../domain/Task.js"
 import type { Task } from "../domain/Task.js"
 
 // The JSON the API speaks (snake_case) and its one mapping onto the camelCase domain.
 
 const SegmentId = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/, {
+  Schema.pattern(SEGMENT_ID, {
     message: () => "must be 1 to 64 characters, each a letter, a digit, '_' or '-'"
   })
 )
@@ -30,9 +31,9 @@ const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
 }
 
 /**
- * The submit body, decoding to the `GenerationRequest` that `AudioGeneration.submit` takes. `isVoice` says which voices the engine has; the API
- * description is built with one that accepts any, the handler with the engine's list. Unknown fields are refused
- * and every problem is reported, not just the first.
+ * The submit body, decoding to the `GenerationRequest` that `AudioGeneration.submit` takes. `isVoice` says which
+ * voices the engine has; the API description is built with one that accepts any, the handler with the engine's
+ * list. Unknown fields are refused and every problem is reported, not just the first.
  */
 export const submitRequest = (isVoice: (voice: string) => boolean) =>
   Schema.Struct({

@@ -1,13 +1,11 @@
 import { FileSystem, Path } from "@effect/platform"
 import type { ConfigError } from "effect"
 import { Config, Effect, Layer } from "effect"
+import { isSegmentId } from "../domain/Segment.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { Speech } from "../domain/Wav.js"
 import { durationSeconds, encodeWav } from "../domain/Wav.js"
 import { AudioNotFound, AudioStore, AudioStoreError } from "../services/AudioStore.js"
-
-/** Segment ids are validated at the API; this is the store's own guard, so no caller can escape `AUDIO_DIR`. */
-const SAFE_SEGMENT_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 /** The directory audio is written under. */
 export const AudioDir = Config.string("AUDIO_DIR").pipe(
@@ -23,7 +21,8 @@ export const make = (root: string) =>
     const base = path.resolve(root)
 
     const fileOf = (taskId: TaskId, segmentId: string): string | undefined => {
-      if (!SAFE_SEGMENT_ID.test(segmentId)) return undefined
+      // Segment ids are validated at the API; this is the store's own guard, so no caller can escape its root.
+      if (!isSegmentId(segmentId)) return undefined
       const file = path.resolve(base, taskId, `${segmentId}.wav`)
       const relative = path.relative(base, file)
       return relative.startsWith("..") || path.isAbsolute(relative) ? undefined : file

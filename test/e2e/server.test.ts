@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { once } from "node:events"
-import { createServer } from "node:net"
 import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
 import { TaskStatusJson } from "../../src/http/Wire.js"
 import { tempAudioDir } from "../support/http.js"
+import { freePort } from "../support/net.js"
 
 // End to end: the built server (`node dist/main.js`, what `npm start` runs) as its own process, with the real
 // speech engine, on a free port of 127.0.0.1.
@@ -15,15 +15,6 @@ const root = new URL("../../", import.meta.url)
 let server: ChildProcess
 let base: string
 let output = ""
-
-const freePort = async () => {
-  const probe = createServer().listen(0, "127.0.0.1")
-  await once(probe, "listening")
-  const address = probe.address()
-  probe.close()
-  if (address === null || typeof address === "string") throw new Error("no port")
-  return address.port
-}
 
 const until = async <A>(what: string, attempt: () => Promise<A | undefined>, seconds: number): Promise<A> => {
   const deadline = Date.now() + seconds * 1000

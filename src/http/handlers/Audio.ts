@@ -5,7 +5,6 @@ import { AudioStore } from "../../services/AudioStore.js"
 import { Api } from "../Api.js"
 import { AudioNotFound } from "../ApiErrors.js"
 
-const WAV_FILE = /^([A-Za-z0-9_-]{1,64})\.wav$/
 const decodeTaskId = Schema.decodeUnknownOption(TaskId)
 
 export const AudioLive = HttpApiBuilder.group(Api, "audio", (handlers) =>
@@ -16,7 +15,8 @@ export const AudioLive = HttpApiBuilder.group(Api, "audio", (handlers) =>
         message: `No audio at /audio/${path.task_id}/${path.file}; a segment's audio_url says where its file is`
       })
       const taskId = decodeTaskId(path.task_id)
-      const segmentId = WAV_FILE.exec(path.file)?.[1]
+      // The store refuses any segment id that is not a safe file name, as it refuses one it has no file for.
+      const segmentId = path.file.endsWith(".wav") ? path.file.slice(0, -".wav".length) : undefined
       if (Option.isNone(taskId) || segmentId === undefined) return Effect.fail(notFound)
       return store.locate(taskId.value, segmentId).pipe(
         // Streamed from disk rather than read whole: a long segment's file can be tens of megabytes.
