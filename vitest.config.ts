@@ -4,7 +4,10 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   resolve: {
     // Examples import the package by its published name, exactly as a user's app would.
-    alias: { "storyflow-tasks": fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    alias: [
+      { find: /^storyflow-tasks\/server$/, replacement: fileURLToPath(new URL("./src/server.ts", import.meta.url)) },
+      { find: /^storyflow-tasks$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -1,24 +1,8 @@
 import { Duration, Effect } from "effect"
-import * as Task from "../src/domain/Task.js"
 import type { RegistryConfigShape } from "../src/services/RegistryConfig.js"
-import { taskRegistryLayer } from "../src/layers/TaskRegistryLive.js"
-import type { Job } from "../src/services/TaskRegistry.js"
 import { TaskRegistry } from "../src/services/TaskRegistry.js"
 import type { Mode } from "./support.js"
-import { benchmarkEnv, ManualClock, table } from "./support.js"
-
-/** One segment, with an audio URL of its own, as a real one-segment task would record. */
-const job: Job = {
-  total: 1,
-  run: (progress) =>
-    progress.segmentDone(
-      new Task.CompletedSegment({
-        segmentId: "s1",
-        audioUrl: `/audio/${progress.taskId}/s1.wav`,
-        durationSeconds: 2.5
-      })
-    )
-}
+import { benchmarkEnv, ManualClock, registryLayer, submitToFinished, table } from "./support.js"
 
 const gc = () => {
   if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc (npm run bench does)")
@@ -40,15 +24,14 @@ const submitMany = (
   return Effect.gen(function* () {
     const registry = yield* TaskRegistry
     for (let i = 1; i <= count; i++) {
-      yield* registry.submit(job)
-      yield* Effect.yieldNow()
+      yield* submitToFinished
       clock.advance(stepMillis)
       if (checkpoints.includes(i)) {
         const stats = yield* registry.stats
         at(i, { finished: stats.finished, tombstones: stats.tombstones, active: stats.pending + stats.processing })
       }
     }
-  }).pipe(Effect.provide(taskRegistryLayer({ cleanupInterval: Duration.zero, ...config })), (self) =>
+  }).pipe(Effect.provide(registryLayer({ cleanupInterval: Duration.zero, ...config })), (self) =>
     benchmarkEnv(clock, self)
   )
 }

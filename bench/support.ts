@@ -1,5 +1,12 @@
-import { Clock, Effect, Logger, LogLevel } from "effect"
 import type { Duration } from "effect"
+import { Clock, Effect, Layer, Logger, LogLevel, Schema, Stream } from "effect"
+import { CompletedSegment } from "../src/domain/Task.js"
+import * as TaskKind from "../src/domain/TaskKind.js"
+import * as TaskRegistryMemory from "../src/layers/TaskRegistryMemory.js"
+import * as TaskWorkers from "../src/layers/TaskWorkers.js"
+import * as RegistryConfig from "../src/services/RegistryConfig.js"
+import * as TaskHandler from "../src/services/TaskHandler.js"
+import { TaskRegistry } from "../src/services/TaskRegistry.js"
 
 // Small helpers shared by the benchmarks: medians, ratios and tables.
 
@@ -58,3 +65,30 @@ export class ManualClock implements Clock.Clock {
  */
 export const benchmarkEnv = <A, E>(clock: ManualClock, self: Effect.Effect<A, E>) =>
   self.pipe(Effect.withClock(clock), Logger.withMinimumLogLevel(LogLevel.None))
+
+/** A kind whose handler reports its one segment at once: what the registry itself costs per task. */
+export const Noop = TaskKind.make({ name: "bench.noop", payload: Schema.Struct({}), total: () => 1 })
+
+const NoopHandler = TaskHandler.layer(
+  Noop,
+  Effect.succeed((_: {}, progress: TaskHandler.TaskProgress) =>
+    progress.segmentDone(
+      new CompletedSegment({ segmentId: "s1", audioUrl: `/audio/${progress.taskId}/s1.wav`, durationSeconds: 2.5 })
+    )
+  )
+)
+
+/** The in-memory registry with its workers running `Noop`, configured in code over the defaults. */
+export const registryLayer = (config: Partial<RegistryConfig.RegistryConfigShape>) =>
+  TaskWorkers.layer(Noop).pipe(
+    Layer.provide(NoopHandler),
+    Layer.provideMerge(TaskRegistryMemory.layer),
+    Layer.provide(RegistryConfig.layer(config))
+  )
+
+/** Submits a no-op task and waits for it to finish. */
+export const submitToFinished = Effect.gen(function* () {
+  const registry = yield* TaskRegistry
+  const task = yield* registry.submit(Noop, {})
+  return yield* Stream.runLast(registry.watch(task.id))
+})

@@ -39,8 +39,12 @@ export type {
 } from "./domain/Task.js"
 
 export {
+  /** A payload its kind's schema cannot encode; the task was not submitted. */
+  InvalidPayload,
   /** Past TASK_MAX_PENDING unfinished tasks; retry later. */
   RegistryFull,
+  /** The task store cannot be reached; nothing changed, retry later. */
+  RegistryUnavailable,
   /** A finished task cannot be cancelled. */
   TaskAlreadyFinished,
   /** The task finished and its record has expired; carries its tombstone. */
@@ -49,54 +53,35 @@ export {
   TaskNotFound
 } from "./domain/Errors.js"
 
-/** The pure registry state and its eviction: `evictExpired`, `enforceCap`, `evict`, tombstones. */
+/** The pure registry state and its eviction: `evictExpired`, `enforceCap`, `evict`, tombstones, the pending queue. */
 export * as RegistryState from "./domain/RegistryState.js"
 /** Removes finished records past the threshold; pure, O(k log n) for k evicted. */
 export { evictExpired } from "./domain/RegistryState.js"
+/** How a run ended and what a worker reports, as data any store can apply. */
+export { ProgressReport, RunOutcome } from "./domain/Outcome.js"
 
-/** The registry service, its job and progress interfaces. */
+/** A kind of task: a name, a payload schema and its count of progress units. `TaskKind.make({ name, payload, total })`. */
+export * as TaskKind from "./domain/TaskKind.js"
+
+/** The registry service and its request types. */
 export { TaskRegistry } from "./services/TaskRegistry.js"
 export type {
-  /** Work to run in the background. */
-  Job,
-  /** What a running job reports, one call per segment. */
-  JobProgress,
   /** Filter for `TaskRegistry.list`. */
   ListFilter,
   /** Counts from `TaskRegistry.stats`. */
   RegistryStats
 } from "./services/TaskRegistry.js"
+/** A kind's handler as a layer (`TaskHandler.layer(kind, make)`), and what a handler is given. */
+export * as TaskHandler from "./services/TaskHandler.js"
+/** The workers' side of a store: claim, report, finish; and the error of a claim that no longer holds. */
+export { ClaimLost, TaskQueue } from "./services/TaskQueue.js"
 
 /** The registry's configuration service, its defaults and its env-var reader. */
 export * as RegistryConfig from "./services/RegistryConfig.js"
 
-/** The in-memory registry with its sweep fiber: from env (`TaskRegistryLive`), from code, or bring your own config. */
-export { TaskRegistryFromConfig, taskRegistryLayer, TaskRegistryLive } from "./layers/TaskRegistryLive.js"
-/** The in-memory registry alone, without the sweep fiber. */
+/** The in-memory registry: `layer` (with its sweep fiber; needs a `RegistryConfig`), `layerConfig` (from env). */
 export * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
+/** `TASK_CONCURRENCY` worker fibers that run tasks of the given kinds: `TaskWorkers.layer(kindA, kindB)`. */
+export * as TaskWorkers from "./layers/TaskWorkers.js"
 /** The periodic sweep fiber, for any `TaskRegistry`. */
 export * as Sweeper from "./layers/Sweeper.js"
-
-/** The speech engine service, and its error. */
-export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
-/** Where generated audio files live, and its errors. */
-export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
-/** Turns a batch of segments into a registry task; its request types. */
-export { AudioGeneration } from "./services/AudioGeneration.js"
-export type {
-  /** A validated batch of segments to narrate. */
-  GenerationRequest,
-  /** One segment of a batch. */
-  SegmentRequest
-} from "./services/AudioGeneration.js"
-/** 16-bit mono PCM audio and its WAV encoding. */
-export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
-
-/** The HTTP API definition (endpoints and wire schemas), for clients derived with `HttpApiClient`. */
-export { Api } from "./http/Api.js"
-/** The HTTP server: `ServerLive` as `npm start` runs it, or `HttpAppLive` + `servicesWith(engine)` to compose your own. */
-export { HttpAppLive, ServerLive, servicesWith } from "./http/Server.js"
-/** eSpeak NG in a worker thread: the default speech engine. */
-export * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
-/** A fast deterministic speech engine for tests. */
-export * as TestSynthesizer from "./layers/TestSynthesizer.js"

@@ -1,6 +1,6 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Layer } from "effect"
-import { ServerLive } from "./http/Server.js"
+import { ServerLive } from "./App.js"
 
 // SIGINT/SIGTERM interrupt the main fiber: running tasks end CANCELLED, the sweep fiber and the speech worker stop,
 // the server closes, and the process exits 0.

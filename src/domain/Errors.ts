@@ -41,3 +41,18 @@ export class RegistryFull extends Schema.TaggedError<RegistryFull>()("RegistryFu
     return `The registry already holds ${this.maxPending} unfinished task(s), its limit; retry later`
   }
 }
+
+/** The task store cannot be reached; nothing was changed, and the same call may succeed later. */
+export class RegistryUnavailable extends Schema.TaggedError<RegistryUnavailable>()("RegistryUnavailable", {
+  message: Schema.String
+}) {}
+
+/** A payload that its kind's schema cannot encode; the task was not submitted. */
+export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  kind: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Invalid payload for a ${this.kind} task: ${this.reason}`
+  }
+}

@@ -1,5 +1,5 @@
 import { Data, HashMap, Option, Order, RedBlackTree, Schema } from "effect"
-import type { ActiveTask, FinishedTask, Task } from "./Task.js"
+import type { FinishedTask, Pending, Processing, Task } from "./Task.js"
 import { EpochMillis, FinishedStatus } from "./Task.js"
 import { TaskId } from "./TaskId.js"
 
@@ -23,6 +23,15 @@ const finishedOrder: Order.Order<FinishedKey> = Order.tuple(Order.number, Order.
 export interface RegistryState {
   readonly tasks: HashMap.HashMap<TaskId, Task>
   readonly finished: RedBlackTree.RedBlackTree<FinishedKey, FinishedTask>
+  /**
+   * The PENDING tasks, one queue per kind, each ordered by arrival (a sequence number, so that tasks submitted in
+   * the same millisecond still run in order). A worker claims the oldest among the kinds it handles.
+   */
+  readonly queue: {
+    readonly byKind: HashMap.HashMap<string, RedBlackTree.RedBlackTree<number, TaskId>>
+    readonly seqOf: HashMap.HashMap<TaskId, number>
+    readonly nextSeq: number
+  }
   readonly tombstones: {
     readonly byId: HashMap.HashMap<TaskId, Tombstone>
     readonly order: RedBlackTree.RedBlackTree<number, TaskId>
@@ -39,6 +48,7 @@ export interface Eviction {
 export const empty = (options: { readonly tombstoneCapacity: number }): RegistryState => ({
   tasks: HashMap.empty(),
   finished: RedBlackTree.empty(finishedOrder),
+  queue: { byKind: HashMap.empty(), seqOf: HashMap.empty(), nextSeq: 0 },
   tombstones: {
     byId: HashMap.empty(),
     order: RedBlackTree.empty(Order.number),
@@ -52,6 +62,9 @@ const keyOf = (task: FinishedTask): FinishedKey => Data.tuple(task.completedAt, 
 export const finishedCount = (state: RegistryState): number => RedBlackTree.size(state.finished)
 
 export const activeCount = (state: RegistryState): number => HashMap.size(state.tasks) - finishedCount(state)
+
+/** PENDING tasks: the size of the queue, never a scan of the records. */
+export const pendingCount = (state: RegistryState): number => HashMap.size(state.queue.seqOf)
 
 export const lookup =
   (id: TaskId) =>
@@ -67,12 +80,62 @@ export const tombstone =
 export const oldestFinished = (state: RegistryState): Option.Option<FinishedTask> =>
   Option.map(RedBlackTree.first(state.finished), ([, task]) => task)
 
-/** Adds a new task or replaces an active one with its next active state. */
-export const putActive =
-  (task: ActiveTask) =>
+const dequeue = (queue: RegistryState["queue"], task: Task): RegistryState["queue"] => {
+  const seq = HashMap.get(queue.seqOf, task.id)
+  if (Option.isNone(seq)) return queue
+  const rest = HashMap.get(queue.byKind, task.kind).pipe(
+    Option.map((q) => RedBlackTree.removeFirst(q, seq.value)),
+    Option.filter((q) => RedBlackTree.size(q) > 0)
+  )
+  return {
+    ...queue,
+    byKind: Option.match(rest, {
+      onNone: () => HashMap.remove(queue.byKind, task.kind),
+      onSome: (q) => HashMap.set(queue.byKind, task.kind, q)
+    }),
+    seqOf: HashMap.remove(queue.seqOf, task.id)
+  }
+}
+
+/** Adds a PENDING task (new, or handed back by its worker) at the end of its kind's queue. */
+export const enqueue =
+  (task: Pending) =>
+  (state: RegistryState): RegistryState => {
+    const { byKind, nextSeq, seqOf } = dequeue(state.queue, task)
+    const queue = Option.getOrElse(HashMap.get(byKind, task.kind), () =>
+      RedBlackTree.empty<number, TaskId>(Order.number)
+    )
+    return {
+      ...state,
+      tasks: HashMap.set(state.tasks, task.id, task),
+      queue: {
+        byKind: HashMap.set(byKind, task.kind, RedBlackTree.insert(queue, nextSeq, task.id)),
+        seqOf: HashMap.set(seqOf, task.id, nextSeq),
+        nextSeq: nextSeq + 1
+      }
+    }
+  }
+
+/** The oldest PENDING task among `kinds`: O(k log n) for k kinds. */
+export const nextPending =
+  (kinds: Iterable<string>) =>
+  (state: RegistryState): Option.Option<Pending> => {
+    let oldest: readonly [number, TaskId] | undefined
+    for (const kind of kinds) {
+      const first = Option.flatMap(HashMap.get(state.queue.byKind, kind), RedBlackTree.first)
+      if (Option.isSome(first) && (oldest === undefined || first.value[0] < oldest[0])) oldest = first.value
+    }
+    if (oldest === undefined) return Option.none()
+    return Option.filter(HashMap.get(state.tasks, oldest[1]), (t): t is Pending => t._tag === "PENDING")
+  }
+
+/** Replaces an active task with its next active state (a PENDING one leaves the queue once claimed). */
+export const putRunning =
+  (task: Processing) =>
   (state: RegistryState): RegistryState => ({
     ...state,
-    tasks: HashMap.set(state.tasks, task.id, task)
+    tasks: HashMap.set(state.tasks, task.id, task),
+    queue: dequeue(state.queue, task)
   })
 
 /** Replaces an active task with its terminal state and indexes it for eviction. */
@@ -81,8 +144,21 @@ export const putFinished =
   (state: RegistryState): RegistryState => ({
     ...state,
     tasks: HashMap.set(state.tasks, task.id, task),
-    finished: RedBlackTree.insert(state.finished, keyOf(task), task)
+    finished: RedBlackTree.insert(state.finished, keyOf(task), task),
+    queue: dequeue(state.queue, task)
   })
+
+/** Puts any next state of a task where it belongs. */
+export const put = (task: Task): ((state: RegistryState) => RegistryState) => {
+  switch (task._tag) {
+    case "PENDING":
+      return enqueue(task)
+    case "PROCESSING":
+      return putRunning(task)
+    default:
+      return putFinished(task)
+  }
+}
 
 /** Is this finished record past its retention period? Strictly greater: a record exactly at the threshold stays. */
 export const isExpired =
@@ -135,7 +211,7 @@ const evictOldestWhile = (
     evicted.push(task)
   }
   if (evicted.length === 0) return { state, evicted }
-  return { state: { tasks, finished, tombstones: buryAll(state.tombstones, evicted, now) }, evicted }
+  return { state: { ...state, tasks, finished, tombstones: buryAll(state.tombstones, evicted, now) }, evicted }
 }
 
 /**

@@ -23,8 +23,18 @@ export class SegmentError extends Schema.Class<SegmentError>("SegmentError")({
 
 const common = {
   id: TaskId,
+  /** The name of the task's kind, which says which handler runs it. */
+  kind: Schema.String,
   total: Schema.NonNegativeInt,
-  createdAt: EpochMillis
+  createdAt: EpochMillis,
+  /** Grows by one with every change of the record, starting at 1. */
+  version: Schema.Int.pipe(Schema.positive())
+}
+
+/** What an active task still needs to run: its payload in the kind's encoded (JSON) form, and claims so far. */
+const work = {
+  payload: Schema.Unknown,
+  attempts: Schema.NonNegativeInt
 }
 
 const outcomes = {
@@ -34,13 +44,17 @@ const outcomes = {
 
 const started = { ...common, ...outcomes, startedAt: EpochMillis }
 
-/** Submitted, waiting for a worker slot. */
-export class Pending extends Schema.TaggedClass<Pending>()("PENDING", common) {}
+/** Submitted, waiting for a worker to claim it. */
+export class Pending extends Schema.TaggedClass<Pending>()("PENDING", { ...common, ...work }) {}
 
-/** Running; segments are being reported as they finish. */
-export class Processing extends Schema.TaggedClass<Processing>()("PROCESSING", started) {}
+/** Claimed by a worker and running; `claim` is the token its progress reports must carry. */
+export class Processing extends Schema.TaggedClass<Processing>()("PROCESSING", {
+  ...started,
+  ...work,
+  claim: Schema.String
+}) {}
 
-/** The run ended normally and at least one segment (or none, for an empty job) succeeded. */
+/** The run ended normally and at least one segment (or none, for an empty task) succeeded. */
 export class Completed extends Schema.TaggedClass<Completed>()("COMPLETED", {
   ...started,
   completedAt: EpochMillis
@@ -62,6 +76,7 @@ export class Cancelled extends Schema.TaggedClass<Cancelled>()("CANCELLED", {
   reason: Schema.String
 }) {}
 
+// Finished records drop their payload: it is only needed to run the task, and a retained record must stay small.
 export const Task = Schema.Union(Pending, Processing, Completed, Failed, Cancelled)
 export type Task = typeof Task.Type
 export type ActiveTask = Pending | Processing
@@ -88,7 +103,7 @@ export interface Progress {
   readonly percentage: number
 }
 
-/** Processed segments (succeeded + failed) against the total; an empty job counts as done once finished. */
+/** Processed segments (succeeded + failed) against the total; an empty task counts as done once finished. */
 export const progress = (task: Task): Progress => {
   const current = task._tag === "PENDING" ? 0 : task.completedSegments.length + task.errors.length
   const percentage = task.total === 0 ? (isFinished(task) ? 100 : 0) : Math.floor((current * 100) / task.total)
@@ -99,59 +114,99 @@ export const progress = (task: Task): Progress => {
 // re-check every recorded segment on every update of a 500-segment task.
 const trusted = { disableValidation: true } as const
 
+/** A new PENDING record, at version 1. */
+export const pending = (fields: {
+  readonly id: TaskId
+  readonly kind: string
+  readonly payload: unknown
+  readonly total: number
+  readonly createdAt: number
+}): Pending => new Pending({ ...fields, version: 1, attempts: 0 }, trusted)
+
+/** The fields every state shares, moved on by one version. */
+const next = (task: Task) => ({
+  id: task.id,
+  kind: task.kind,
+  total: task.total,
+  createdAt: task.createdAt,
+  version: task.version + 1
+})
+
+const refuse = (task: Task, action: string) => Either.left(new InvalidTransition({ from: task._tag, action }))
+
+/** A worker claims the task with `claim`, a token that its progress reports must carry. */
+export const start =
+  (now: number, claim: string) =>
+  (task: Task): Either.Either<Processing, InvalidTransition> =>
+    task._tag === "PENDING"
+      ? Either.right(
+          new Processing(
+            {
+              ...next(task),
+              payload: task.payload,
+              attempts: task.attempts + 1,
+              claim,
+              startedAt: now,
+              completedSegments: [],
+              errors: []
+            },
+            trusted
+          )
+        )
+      : refuse(task, "start")
+
+const recordable = (task: Task, action: string): Either.Either<Processing, InvalidTransition> =>
+  task._tag === "PROCESSING" && progress(task).current < task.total ? Either.right(task) : refuse(task, action)
+
 /** A state's fields without its tag, to build the next state from. */
 const fieldsOf = <T extends { readonly _tag: string }>(task: T): Omit<T, "_tag"> => {
   const { _tag: _, ...fields } = task
   return fields
 }
 
-const refuse = (task: Task, action: string) => Either.left(new InvalidTransition({ from: task._tag, action }))
-
-export const start =
-  (now: number) =>
-  (task: Task): Either.Either<Processing, InvalidTransition> =>
-    task._tag === "PENDING"
-      ? Either.right(new Processing({ ...fieldsOf(task), startedAt: now, completedSegments: [], errors: [] }, trusted))
-      : refuse(task, "start")
-
-const recordable = (task: Task, action: string): Either.Either<Processing, InvalidTransition> =>
-  task._tag === "PROCESSING" && progress(task).current < task.total ? Either.right(task) : refuse(task, action)
+const running = (
+  task: Processing,
+  changes: Pick<Processing, "completedSegments"> | Pick<Processing, "errors">
+): Processing => new Processing({ ...fieldsOf(task), ...next(task), ...changes }, trusted)
 
 export const segmentDone =
   (segment: CompletedSegment) =>
   (task: Task): Either.Either<Processing, InvalidTransition> =>
-    Either.map(
-      recordable(task, "record a segment of"),
-      (t) => new Processing({ ...fieldsOf(t), completedSegments: [...t.completedSegments, segment] }, trusted)
+    Either.map(recordable(task, "record a segment of"), (t) =>
+      running(t, { completedSegments: [...t.completedSegments, segment] })
     )
 
 export const segmentFailed =
   (error: SegmentError) =>
   (task: Task): Either.Either<Processing, InvalidTransition> =>
-    Either.map(
-      recordable(task, "record a segment error of"),
-      (t) => new Processing({ ...fieldsOf(t), errors: [...t.errors, error] }, trusted)
-    )
+    Either.map(recordable(task, "record a segment error of"), (t) => running(t, { errors: [...t.errors, error] }))
+
+/** What a finished record keeps of a run: its progress and times, not its payload or claim. */
+const result = (task: Processing) => ({
+  ...next(task),
+  startedAt: task.startedAt,
+  completedSegments: task.completedSegments,
+  errors: task.errors
+})
 
 /** The run ended normally: COMPLETED, unless there were segments and every one of them failed. */
 export const complete =
   (now: number) =>
   (task: Task): Either.Either<Completed | Failed, InvalidTransition> => {
     if (task._tag !== "PROCESSING") return refuse(task, "complete")
-    const fields = fieldsOf(task)
     return Either.right(
       task.total > 0 && task.errors.length === task.total
-        ? new Failed({ ...fields, completedAt: now, error: `All ${task.total} segment(s) failed` }, trusted)
-        : new Completed({ ...fields, completedAt: now }, trusted)
+        ? new Failed({ ...result(task), completedAt: now, error: `All ${task.total} segment(s) failed` }, trusted)
+        : new Completed({ ...result(task), completedAt: now }, trusted)
     )
   }
 
 export const fail =
   (now: number, error: string) =>
-  (task: Task): Either.Either<Failed, InvalidTransition> => {
-    if (task._tag !== "PROCESSING") return refuse(task, "fail")
-    return Either.right(new Failed({ ...fieldsOf(task), completedAt: now, error }, trusted))
-  }
+  (task: Task): Either.Either<Failed, InvalidTransition> =>
+    task._tag === "PROCESSING"
+      ? Either.right(new Failed({ ...result(task), completedAt: now, error }, trusted))
+      : refuse(task, "fail")
 
 export const cancel =
   (now: number, reason: string) =>
@@ -161,7 +216,7 @@ export const cancel =
         return Either.right(
           new Cancelled(
             {
-              ...fieldsOf(task),
+              ...next(task),
               completedSegments: [],
               errors: [],
               startedAt: Option.none(),
@@ -171,14 +226,21 @@ export const cancel =
             trusted
           )
         )
-      case "PROCESSING":
+      case "PROCESSING": {
+        const { startedAt, ...rest } = result(task)
         return Either.right(
-          new Cancelled(
-            { ...fieldsOf(task), startedAt: Option.some(task.startedAt), completedAt: now, reason },
-            trusted
-          )
+          new Cancelled({ ...rest, startedAt: Option.some(startedAt), completedAt: now, reason }, trusted)
         )
+      }
       default:
         return refuse(task, "cancel")
     }
   }
+
+/** A worker gives a claimed task back (its process is shutting down), for another worker to run from the start. */
+export const release =
+  () =>
+  (task: Task): Either.Either<Pending, InvalidTransition> =>
+    task._tag === "PROCESSING"
+      ? Either.right(new Pending({ ...next(task), payload: task.payload, attempts: task.attempts }, trusted))
+      : refuse(task, "release")

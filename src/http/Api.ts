@@ -3,15 +3,16 @@ import { Schema } from "effect"
 import { TaskStatus } from "../domain/Task.js"
 import { TaskId } from "../domain/TaskId.js"
 import {
-  AudioNotFound,
+  AudioNotFoundJson,
   InternalError,
   InvalidRequest,
   PayloadTooLarge,
-  RegistryFull,
+  RegistryFullJson,
+  RegistryUnavailableJson,
   RouteNotFound,
-  TaskAlreadyFinished,
-  TaskExpired,
-  TaskNotFound
+  TaskAlreadyFinishedJson,
+  TaskExpiredJson,
+  TaskNotFoundJson
 } from "./ApiErrors.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
 
@@ -46,14 +47,14 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .setPayload(submitRequest(() => true))
       .addSuccess(TaskStatusJson, { status: 202 })
       .addError(PayloadTooLarge)
-      .addError(RegistryFull)
+      .addError(RegistryFullJson)
       .annotate(OpenApi.Summary, "Submit a batch of segments to narrate; answers at once with the PENDING task")
   )
   .add(
     HttpApiEndpoint.get("status")`/api/tasks/${taskId}`
       .addSuccess(TaskStatusJson)
-      .addError(TaskNotFound)
-      .addError(TaskExpired)
+      .addError(TaskNotFoundJson)
+      .addError(TaskExpiredJson)
       .annotate(OpenApi.Summary, "A task's status and progress; 410 once its record has been cleaned up")
   )
   .add(
@@ -65,9 +66,9 @@ export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
     HttpApiEndpoint.del("cancel")`/api/tasks/${taskId}`
       .addSuccess(TaskStatusJson)
-      .addError(TaskNotFound)
-      .addError(TaskExpired)
-      .addError(TaskAlreadyFinished)
+      .addError(TaskNotFoundJson)
+      .addError(TaskExpiredJson)
+      .addError(TaskAlreadyFinishedJson)
       .annotate(OpenApi.Summary, "Cancel a pending or running task")
   ) {}
 
@@ -78,7 +79,7 @@ export class AudioApi extends HttpApiGroup.make("audio").add(
     .addSuccess(
       Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "audio/wav" }))
     )
-    .addError(AudioNotFound)
+    .addError(AudioNotFoundJson)
     .annotate(OpenApi.Summary, "A segment's audio: GET /audio/{task_id}/{segment_id}.wav")
 ) {}
 
@@ -92,6 +93,7 @@ export class Api extends HttpApi.make("storyflow-tasks")
   .add(AudioApi)
   .add(SystemApi)
   .addError(InvalidRequest)
+  .addError(RegistryUnavailableJson)
   .addError(RouteNotFound)
   .addError(InternalError)
   .annotate(OpenApi.Title, "StoryFlow Tasks")

@@ -1,9 +1,110 @@
 import { HttpApiSchema } from "@effect/platform"
-import { ParseResult, Schema } from "effect"
+import { DateTime, ParseResult, Schema } from "effect"
+import { RegistryFull, RegistryUnavailable, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
 import { FinishedStatus, TaskStatus } from "../domain/Task.js"
+import { TaskId } from "../domain/TaskId.js"
+import { AudioNotFound } from "../services/AudioStore.js"
+import { isoTime } from "./Wire.js"
 
-// Every error body is `{ "error": <stable name>, "message": <a sentence a person can act on>, ... }`.
-// These are the wire forms; handlers translate the domain's errors into them in one place (./Translate.ts).
+// Every error body is `{ "error": <stable name>, "message": <a sentence a person can act on>, ... }`. Errors of the
+// registry and the audio store are defined once, where they arise; here each gets its wire form (snake_case) as a
+// schema that encodes the very same value, so handlers fail with the domain's errors as they are. Errors that only
+// HTTP has (a bad body, an unknown route) are defined here.
+
+const TimeIso = Schema.transform(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (iso) => DateTime.toEpochMillis(DateTime.unsafeMake(iso)),
+  encode: isoTime
+})
+
+/** The wire form of an error defined elsewhere: a `body` schema (with `error` and `message`) mapped to and fro. */
+const wire = <A extends { readonly message: string }, I, B extends { readonly error: string }, BI>(
+  error: Schema.Schema<A, I>,
+  body: Schema.Schema<B, BI>,
+  options: {
+    readonly status: number
+    readonly description: string
+    readonly encode: (error: A) => NoInfer<B>
+    readonly decode: (body: NoInfer<B>) => A
+  }
+) =>
+  Schema.transform(body, Schema.typeSchema(error), {
+    strict: true,
+    decode: options.decode,
+    encode: options.encode
+  }).annotations(HttpApiSchema.annotations({ status: options.status, description: options.description }))
+
+const body = <const Tag extends string, const F extends Schema.Struct.Fields>(tag: Tag, fields: F) =>
+  Schema.Struct({ error: Schema.Literal(tag), message: Schema.String, ...fields }).annotations({
+    identifier: `${tag}Response`
+  })
+
+export const TaskNotFoundJson = wire(TaskNotFound, body("TaskNotFound", { task_id: Schema.String }), {
+  status: 404,
+  description: "No task with this id was ever known",
+  encode: (e) => ({ error: "TaskNotFound" as const, message: e.message, task_id: e.taskId }),
+  decode: (b) => new TaskNotFound({ taskId: b.task_id })
+})
+
+export const TaskExpiredJson = wire(
+  TaskExpired,
+  body("TaskExpired", { task_id: TaskId, status: FinishedStatus, completed_at: TimeIso, evicted_at: TimeIso }),
+  {
+    status: 410,
+    description: "The task finished and its record has been cleaned up",
+    encode: (e) => ({
+      error: "TaskExpired" as const,
+      message: `${e.message}; its audio files remain available`,
+      task_id: e.taskId,
+      status: e.status,
+      completed_at: e.completedAt,
+      evicted_at: e.evictedAt
+    }),
+    decode: (b) =>
+      new TaskExpired({ taskId: b.task_id, status: b.status, completedAt: b.completed_at, evictedAt: b.evicted_at })
+  }
+)
+
+export const TaskAlreadyFinishedJson = wire(
+  TaskAlreadyFinished,
+  body("TaskAlreadyFinished", { task_id: TaskId, status: TaskStatus }),
+  {
+    status: 409,
+    description: "A finished task cannot be cancelled",
+    encode: (e) => ({ error: "TaskAlreadyFinished" as const, message: e.message, task_id: e.taskId, status: e.status }),
+    decode: (b) => new TaskAlreadyFinished({ taskId: b.task_id, status: b.status })
+  }
+)
+
+export const RegistryFullJson = wire(RegistryFull, body("RegistryFull", { max_pending: Schema.NonNegativeInt }), {
+  status: 503,
+  description: "Too many unfinished tasks; retry after `Retry-After` seconds",
+  encode: (e) => ({ error: "RegistryFull" as const, message: e.message, max_pending: e.maxPending }),
+  decode: (b) => new RegistryFull({ maxPending: b.max_pending })
+})
+
+export const RegistryUnavailableJson = wire(RegistryUnavailable, body("RegistryUnavailable", {}), {
+  status: 503,
+  description: "The task store cannot be reached; retry after `Retry-After` seconds",
+  encode: (e) => ({ error: "RegistryUnavailable" as const, message: e.message }),
+  decode: (b) => new RegistryUnavailable({ message: b.message })
+})
+
+export const AudioNotFoundJson = wire(
+  AudioNotFound,
+  body("AudioNotFound", { task_id: Schema.String, segment_id: Schema.String }),
+  {
+    status: 404,
+    description: "No audio file for this task and segment",
+    encode: (e) => ({
+      error: "AudioNotFound" as const,
+      message: e.message,
+      task_id: e.taskId,
+      segment_id: e.segmentId
+    }),
+    decode: (b) => new AudioNotFound({ taskId: b.task_id, segmentId: b.segment_id })
+  }
+)
 
 export const Issue = Schema.Struct({ field: Schema.String, message: Schema.String })
 
@@ -46,44 +147,9 @@ const fieldName = (path: ReadonlyArray<PropertyKey>) =>
     ""
   ) || "body"
 
-export class TaskNotFound extends Schema.Class<TaskNotFound>("TaskNotFoundResponse")(
-  { error: Schema.tag("TaskNotFound"), message: Schema.String, task_id: Schema.String },
-  HttpApiSchema.annotations({ status: 404, description: "No task with this id was ever known" })
-) {}
-
-export class TaskExpired extends Schema.Class<TaskExpired>("TaskExpiredResponse")(
-  {
-    error: Schema.tag("TaskExpired"),
-    message: Schema.String,
-    task_id: Schema.String,
-    status: FinishedStatus,
-    completed_at: Schema.String,
-    evicted_at: Schema.String
-  },
-  HttpApiSchema.annotations({ status: 410, description: "The task finished and its record has been cleaned up" })
-) {}
-
-export class TaskAlreadyFinished extends Schema.Class<TaskAlreadyFinished>("TaskAlreadyFinishedResponse")(
-  { error: Schema.tag("TaskAlreadyFinished"), message: Schema.String, task_id: Schema.String, status: TaskStatus },
-  HttpApiSchema.annotations({ status: 409, description: "A finished task cannot be cancelled" })
-) {}
-
-export class RegistryFull extends Schema.Class<RegistryFull>("RegistryFullResponse")(
-  { error: Schema.tag("RegistryFull"), message: Schema.String },
-  HttpApiSchema.annotations({
-    status: 503,
-    description: "Too many unfinished tasks; retry after `Retry-After` seconds"
-  })
-) {}
-
 export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
   { error: Schema.tag("PayloadTooLarge"), message: Schema.String },
   HttpApiSchema.annotations({ status: 413, description: "The request body is over 2 MiB" })
-) {}
-
-export class AudioNotFound extends Schema.Class<AudioNotFound>("AudioNotFoundResponse")(
-  { error: Schema.tag("AudioNotFound"), message: Schema.String },
-  HttpApiSchema.annotations({ status: 404, description: "No audio file for this task and segment" })
 ) {}
 
 export class RouteNotFound extends Schema.Class<RouteNotFound>("RouteNotFoundResponse")(
@@ -96,19 +162,18 @@ export class InternalError extends Schema.Class<InternalError>("InternalError")(
   HttpApiSchema.annotations({ status: 500, description: "An unexpected error; it has been logged" })
 ) {}
 
-const wireErrors = [
-  InvalidRequest,
-  TaskNotFound,
-  TaskExpired,
-  TaskAlreadyFinished,
-  RegistryFull,
-  PayloadTooLarge,
-  AudioNotFound,
-  RouteNotFound,
-  InternalError
-] as const
-
-export type WireError = InstanceType<(typeof wireErrors)[number]>
-
-/** Whether `u` is already one of the wire errors above, ready to be encoded as it is. */
-export const isWireError = (u: unknown): u is WireError => wireErrors.some((error) => u instanceof error)
+/** Whether `u` is an error the API declares, ready to be encoded as it is. */
+export const isApiError = Schema.is(
+  Schema.Union(
+    InvalidRequest,
+    PayloadTooLarge,
+    RouteNotFound,
+    InternalError,
+    TaskNotFoundJson,
+    TaskExpiredJson,
+    TaskAlreadyFinishedJson,
+    RegistryFullJson,
+    RegistryUnavailableJson,
+    AudioNotFoundJson
+  )
+)

@@ -2,7 +2,7 @@ import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, Option, Predicate } from "effect"
 import { Api } from "./Api.js"
-import { InternalError, InvalidRequest, isWireError, RouteNotFound } from "./ApiErrors.js"
+import { InternalError, InvalidRequest, isApiError, RouteNotFound } from "./ApiErrors.js"
 
 /**
  * Every failure leaves as one of the API's JSON errors: a bad path or query parameter as InvalidRequest (400), an
@@ -13,7 +13,7 @@ export const ErrorBodies = HttpApiBuilder.middleware(Api, (app) =>
   Effect.catchAllCause(app, (cause): Effect.Effect<never, InvalidRequest | RouteNotFound | InternalError> => {
     // The app's type says it cannot fail; what the handlers fail with is only known at run time.
     const failure: unknown = Option.getOrUndefined(Cause.failureOption(cause))
-    if (Cause.isInterruptedOnly(cause) || isWireError(failure)) return Effect.failCause(cause)
+    if (Cause.isInterruptedOnly(cause) || isApiError(failure)) return Effect.failCause(cause)
     if (failure instanceof HttpApiDecodeError) return Effect.fail(InvalidRequest.fromIssues(failure.issues))
     if (Predicate.isTagged(failure, "RouteNotFound")) {
       return Effect.fail(new RouteNotFound({ message: "No such endpoint; GET /docs lists them" }))

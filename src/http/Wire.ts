@@ -75,7 +75,8 @@ export const TaskStatusJson = Schema.Struct({
   error: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   started_at: Schema.NullOr(Schema.String),
-  completed_at: Schema.NullOr(Schema.String)
+  completed_at: Schema.NullOr(Schema.String),
+  version: Schema.Int
 }).annotations({ identifier: "TaskStatus" })
 export type TaskStatusJson = typeof TaskStatusJson.Type
 
@@ -118,7 +119,8 @@ export const toTaskStatusJson = (task: Task): TaskStatusJson => {
     error: task._tag === "FAILED" ? task.error : task._tag === "CANCELLED" ? task.reason : null,
     created_at: isoTime(task.createdAt),
     started_at: Option.match(started, { onNone: () => null, onSome: isoTime }),
-    completed_at: task._tag === "PENDING" || task._tag === "PROCESSING" ? null : isoTime(task.completedAt)
+    completed_at: task._tag === "PENDING" || task._tag === "PROCESSING" ? null : isoTime(task.completedAt),
+    version: task.version
   }
 }
 

@@ -1,27 +1,35 @@
-import type { Exit } from "effect"
 import {
   Array as Arr,
-  Cause,
   Clock,
+  Context,
   Duration,
   Effect,
   Either,
-  FiberMap,
   HashMap,
   Layer,
   Option,
   Order,
-  Ref
+  PubSub,
+  Queue,
+  Ref,
+  Schema,
+  Stream
 } from "effect"
-import { RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
-import { settle as settleTransition } from "../domain/Outcome.js"
+import { InvalidPayload, RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
+import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
+import { applyReport, settle } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
 import type { InvalidTransition } from "../domain/Task.js"
 import * as Task from "../domain/Task.js"
 import { TaskId } from "../domain/TaskId.js"
+import type { TaskKind } from "../domain/TaskKind.js"
+import type { ConfigError } from "effect"
 import { RegistryConfig } from "../services/RegistryConfig.js"
-import type { Job, JobProgress, ListFilter } from "../services/TaskRegistry.js"
+import * as RegistryConfigLayers from "../services/RegistryConfig.js"
+import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
+import type { ListFilter } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
+import * as Sweeper from "./Sweeper.js"
 
 const newestFirst: Order.Order<Task.Task> = Order.combine(
   Order.reverse(Order.mapInput(Order.number, (t: Task.Task) => t.createdAt)),
@@ -40,33 +48,63 @@ const tombstoneOrNotFound = (state: State.RegistryState, id: TaskId) =>
       new TaskExpired({ taskId: t.id, status: t.status, completedAt: t.completedAt, evictedAt: t.evictedAt })
   })
 
-type Cancellation = Either.Either<Task.Cancelled, TaskNotFound | TaskExpired | TaskAlreadyFinished>
+/** Is `claim` still the task's current claim? */
+const holds = (claim: Task.Processing) => (task: Task.Task) => task._tag === "PROCESSING" && task.claim === claim.claim
 
-/** The in-memory registry: one `Ref` of immutable state, task fibers in a `FiberMap` owned by the layer's scope. */
+/** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
+type Step<A> = readonly [A, State.RegistryState, Task.Task?]
+
+/**
+ * The in-memory store: one `Ref` of immutable state, changed in single atomic steps. Changes are published to
+ * watchers; workers (see `TaskWorkers`) claim tasks through its `TaskQueue` side.
+ */
 export const make = Effect.gen(function* () {
   const config = yield* RegistryConfig
   const policy = { thresholdMs: Duration.toMillis(config.cleanupThreshold), maxRetained: config.maxRetained }
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
-  const fibers = yield* FiberMap.make<TaskId>()
-  const slots = yield* Effect.makeSemaphore(config.concurrency)
+  const changes = yield* PubSub.unbounded<Task.Task>()
+  // "There may be work": each idle worker holds a subscription and needs only the latest signal.
+  const work = yield* PubSub.sliding<void>(1)
+  // What to do when a claim that a worker is running is lost: stop its handler.
+  const claims = yield* Ref.make(HashMap.empty<string, Effect.Effect<void>>())
 
   /**
-   * One atomic update: evicts what is due at `now`, applies `f`, then enforces the cap, which a task that `f`
-   * finished may have pushed over (a record finished at `now` cannot have expired yet). Answers `f`'s result and
-   * how many records were evicted.
+   * One atomic step: evicts what is due at `now`, applies `f`, then enforces the cap, which a task that `f`
+   * finished may have pushed over (a record finished at `now` cannot have expired yet). The changed record is
+   * published in the same uninterruptible region, so that no change is stored without watchers hearing of it.
    */
-  const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => readonly [A, State.RegistryState]) =>
-    Ref.modify(state, (s): [readonly [A, number], State.RegistryState] => {
-      const before = State.evict(now, policy)(s)
-      const [result, changed] = f(before.state)
-      const after = State.enforceCap(now, policy.maxRetained)(changed)
-      return [[result, before.evicted.length + after.evicted.length], after.state]
-    }).pipe(Effect.tap(([, evicted]) => logEvicted(evicted)))
+  const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
+    Effect.uninterruptible(
+      Effect.gen(function* () {
+        const [result, changed, previous, evicted] = yield* Ref.modify(
+          state,
+          (s): [readonly [A, Task.Task | undefined, Task.Task | undefined, number], State.RegistryState] => {
+            const before = State.evict(now, policy)(s)
+            const [result, next, changed] = f(before.state)
+            const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(before.state))
+            const after = State.enforceCap(now, policy.maxRetained)(next)
+            return [[result, changed, previous, before.evicted.length + after.evicted.length], after.state]
+          }
+        )
+        if (changed !== undefined) {
+          yield* PubSub.publish(changes, changed)
+          if (changed._tag === "PENDING") yield* PubSub.publish(work, undefined)
+          // A claim that this change ended (the task was cancelled) is lost: tell the worker that holds it.
+          if (previous?._tag === "PROCESSING" && !holds(previous)(changed)) {
+            const stop = HashMap.get(yield* Ref.get(claims), previous.claim)
+            if (Option.isSome(stop)) yield* stop.value
+          }
+        }
+        yield* logEvicted(evicted)
+        return [result, evicted] as const
+      })
+    )
 
-  const modify = <A>(now: number, f: (s: State.RegistryState) => readonly [A, State.RegistryState]) =>
+  const modify = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
     Effect.map(modifyCounting(now, f), ([result]) => result)
 
-  const evictNow = (now: number) =>
+  /** Evicts what is due at `now` and answers how many records went. */
+  const sweepAt = (now: number) =>
     Effect.map(
       modifyCounting(now, (s) => [undefined, s]),
       ([, evicted]) => evicted
@@ -79,83 +117,30 @@ export const make = Effect.gen(function* () {
   const current = (now: number) =>
     Effect.flatMap(Ref.get(state), (s) =>
       Option.exists(State.oldestFinished(s), State.isExpired(now, policy.thresholdMs))
-        ? Effect.zipRight(evictNow(now), Ref.get(state))
+        ? Effect.zipRight(sweepAt(now), Ref.get(state))
         : Effect.succeed(s)
     )
 
-  /** Moves an active task on; a step the task can no longer take (it was cancelled meanwhile) changes nothing. */
-  const step = (id: TaskId, now: number, next: (task: Task.Task) => Either.Either<Task.Task, InvalidTransition>) =>
-    modify(now, (s): readonly [Option.Option<InvalidTransition>, State.RegistryState] => {
-      const found = State.lookup(id)(s)
-      if (Option.isNone(found) || Task.isFinished(found.value)) return [Option.none(), s]
-      return Either.match(next(found.value), {
-        onLeft: (refused) => [Option.some(refused), s],
-        onRight: (task) => [
-          Option.none(),
-          Task.isFinished(task) ? State.putFinished(task)(s) : State.putActive(task)(s)
-        ]
-      })
-    })
-
-  const report = (id: TaskId, next: (task: Task.Task) => Either.Either<Task.Task, InvalidTransition>) =>
-    Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => step(id, now, next)),
-      Effect.flatMap(
-        Option.match({
-          onNone: () => Effect.void,
-          onSome: (refused) => Effect.logWarning(`Ignored a progress report: ${refused.message}`)
-        })
-      ),
-      Effect.annotateLogs("taskId", id)
-    )
-
-  const progressOf = (id: TaskId): JobProgress => ({
-    taskId: id,
-    segmentDone: (segment) => report(id, Task.segmentDone(segment)),
-    segmentFailed: (error) => report(id, Task.segmentFailed(error))
-  })
-
-  /** Records how the task's fiber ended, whatever ended it; a task cancelled on request is already final. */
-  const settle = (id: TaskId, exit: Exit.Exit<void, unknown>) =>
+  const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const refused = yield* step(id, now, settleTransition(exit, now))
-      if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
-        yield* Effect.logWarning("Task ended with an error", exit.cause)
-      }
-      if (Option.isSome(refused)) yield* Effect.logWarning(`Could not record the task's end: ${refused.value.message}`)
-    }).pipe(Effect.annotateLogs("taskId", id))
-
-  const runTask = (id: TaskId, job: Job) =>
-    slots
-      .withPermits(1)(
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
-          const refused = yield* step(id, now, Task.start(now))
-          // Cancelled while it waited for a slot: nothing to run.
-          if (Option.isSome(refused)) return
-          yield* Effect.suspend(() => job.run(progressOf(id)))
-        })
+      const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
+        Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
       )
-      .pipe(
-        Effect.onExit((exit) => settle(id, exit)),
-        // The outcome is recorded on the task; the fiber itself has nothing left to report.
-        Effect.catchAllCause(() => Effect.void)
-      )
-
-  const submit = (job: Job) =>
-    Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       // Task ids are unguessable (crypto-random) because knowing one is enough to read or cancel the task.
-      const id = TaskId.make(crypto.randomUUID())
-      const task = new Task.Pending({ id, total: job.total, createdAt: now })
-      const accepted = yield* modify(now, (s) =>
-        State.activeCount(s) >= config.maxPending ? [false, s] : [true, State.putActive(task)(s)]
+      const task = Task.pending({
+        id: TaskId.make(crypto.randomUUID()),
+        kind: kind.name,
+        payload: encoded,
+        total: kind.total(payload),
+        createdAt: now
+      })
+      const accepted = yield* modify(now, (s): Step<boolean> =>
+        State.activeCount(s) >= config.maxPending ? [false, s] : [true, State.enqueue(task)(s), task]
       )
       if (!accepted) return yield* new RegistryFull({ maxPending: config.maxPending })
-      yield* FiberMap.run(fibers, id, runTask(id, job))
       return task
-    })
+    }).pipe(Effect.withSpan("TaskRegistry.submit", { attributes: { kind: kind.name } }))
 
   const get = (id: TaskId) =>
     Effect.gen(function* () {
@@ -180,26 +165,44 @@ export const make = Effect.gen(function* () {
   const cancel = (id: TaskId) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const result = yield* modify(now, (s): readonly [Cancellation, State.RegistryState] => {
-        const found = State.lookup(id)(s)
-        if (Option.isNone(found)) return [Either.left(tombstoneOrNotFound(s, id)), s]
-        const task = found.value
-        return Either.match(Task.cancel(now, "Cancelled by request")(task), {
-          onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
-          onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s)]
-        })
-      })
-      const cancelled = yield* result
-      // The record is already CANCELLED, so the fiber's own exit changes nothing; this waits for it to stop.
-      yield* FiberMap.remove(fibers, id)
-      return cancelled
-    })
+      const result = yield* modify(
+        now,
+        (s): Step<Either.Either<Task.Cancelled, TaskNotFound | TaskExpired | TaskAlreadyFinished>> => {
+          const found = State.lookup(id)(s)
+          if (Option.isNone(found)) return [Either.left(tombstoneOrNotFound(s, id)), s]
+          const task = found.value
+          return Either.match(Task.cancel(now, "Cancelled by request")(task), {
+            onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
+            onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s), cancelled]
+          })
+        }
+      )
+      // The record is CANCELLED and published; the worker running it hears of it and stops its handler.
+      return yield* result
+    }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
 
-  const sweep = Effect.flatMap(Clock.currentTimeMillis, evictNow)
+  const watch = (id: TaskId) =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        // Subscribe before reading, so that no change between the read and the subscription is missed.
+        const subscription = yield* PubSub.subscribe(changes)
+        const first = yield* get(id)
+        if (Task.isFinished(first)) return Stream.make(first)
+        let version = first.version
+        const later = Stream.fromQueue(subscription).pipe(
+          // Each snapshot is whole, so one that arrives after a newer one says nothing new.
+          Stream.filter((t) => t.id === id && t.version > version),
+          Stream.tap((t) => Effect.sync(() => (version = t.version))),
+          Stream.takeUntil(Task.isFinished)
+        )
+        return Stream.concat(Stream.make(first), later)
+      })
+    )
+
+  const sweep = Effect.flatMap(Clock.currentTimeMillis, sweepAt)
 
   const stats = Effect.map(Ref.get(state), (s) => {
-    let pending = 0
-    for (const task of HashMap.values(s.tasks)) if (task._tag === "PENDING") pending++
+    const pending = State.pendingCount(s)
     return {
       pending,
       processing: State.activeCount(s) - pending,
@@ -208,8 +211,77 @@ export const make = Effect.gen(function* () {
     }
   })
 
-  return TaskRegistry.of({ submit, get, list, cancel, sweep, stats })
+  const claim = (kinds: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const token = crypto.randomUUID()
+      return yield* modify(now, (s): Step<Option.Option<Task.Processing>> =>
+        Option.match(State.nextPending(kinds)(s), {
+          onNone: () => [Option.none(), s],
+          onSome: (pending) => {
+            const started = Either.getOrThrow(Task.start(now, token)(pending))
+            return [Option.some(started), State.putRunning(started)(s), started]
+          }
+        })
+      )
+    })
+
+  /** Moves a claimed task on, if the claim still holds; a move the task cannot make is logged and ignored. */
+  const moveClaimed = (
+    claimed: Task.Processing,
+    move: (now: number) => (task: Task.Task) => Either.Either<Task.Task, InvalidTransition>
+  ) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const result = yield* modify(now, (s): Step<Either.Either<Option.Option<InvalidTransition>, ClaimLost>> => {
+        const found = Option.filter(State.lookup(claimed.id)(s), holds(claimed))
+        if (Option.isNone(found)) return [Either.left(new ClaimLost({ taskId: claimed.id })), s]
+        return Either.match(move(now)(found.value), {
+          onLeft: (refused) => [Either.right(Option.some(refused)), s],
+          onRight: (task) => [Either.right(Option.none()), State.put(task)(s), task]
+        })
+      })
+      const refused = yield* result
+      if (Option.isSome(refused)) {
+        yield* Effect.logWarning(`Ignored a progress report: ${refused.value.message}`).pipe(
+          Effect.annotateLogs("taskId", claimed.id)
+        )
+      }
+    })
+
+  const report = (claimed: Task.Processing, progress: ProgressReport) =>
+    moveClaimed(claimed, () => applyReport(progress))
+
+  const finish = (claimed: Task.Processing, outcome: RunOutcome) => moveClaimed(claimed, (now) => settle(outcome, now))
+
+  const onLost = (claimed: Task.Processing, stop: Effect.Effect<void>) =>
+    Effect.acquireRelease(Ref.update(claims, HashMap.set(claimed.claim, stop)), () =>
+      Ref.update(claims, HashMap.remove(claimed.claim))
+    ).pipe(
+      // Registered before this read, so that a cancel is either seen here or runs `stop` itself.
+      Effect.zipRight(Ref.get(state)),
+      Effect.flatMap((s) => (Option.exists(State.lookup(claimed.id)(s), holds(claimed)) ? Effect.void : stop))
+    )
+
+  const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) => Queue.take(subscription))
+
+  return {
+    registry: TaskRegistry.of({ submit, get, list, cancel, watch, sweep, stats }),
+    queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork })
+  }
 })
 
-/** The in-memory registry, given its configuration. */
-export const layer: Layer.Layer<TaskRegistry, never, RegistryConfig> = Layer.scoped(TaskRegistry, make)
+/** The in-memory store alone, without the sweep fiber, given its configuration. */
+export const layerStore: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig> = Layer.scopedContext(
+  Effect.map(make, ({ queue, registry }) => Context.make(TaskRegistry, registry).pipe(Context.add(TaskQueue, queue)))
+)
+
+/** The in-memory registry with its sweep fiber, given its configuration. Workers come from `TaskWorkers.layer`. */
+export const layer: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig> = Sweeper.layer.pipe(
+  Layer.provideMerge(layerStore)
+)
+
+/** The in-memory registry with its sweep fiber, configured from the `ConfigProvider` (environment variables). */
+export const layerConfig: Layer.Layer<TaskRegistry | TaskQueue | RegistryConfig, ConfigError.ConfigError> = layer.pipe(
+  Layer.provideMerge(RegistryConfigLayers.layerFromEnv)
+)

@@ -1,5 +1,5 @@
 import type { Effect } from "effect"
-import { Context, Data } from "effect"
+import { Context, Data, Schema } from "effect"
 import type { TaskId } from "../domain/TaskId.js"
 import type { Speech } from "../domain/Wav.js"
 
@@ -7,10 +7,14 @@ import type { Speech } from "../domain/Wav.js"
 export class AudioStoreError extends Data.TaggedError("AudioStoreError")<{ readonly message: string }> {}
 
 /** No audio file for that task and segment. */
-export class AudioNotFound extends Data.TaggedError("AudioNotFound")<{
-  readonly taskId: string
-  readonly segmentId: string
-}> {}
+export class AudioNotFound extends Schema.TaggedError<AudioNotFound>()("AudioNotFound", {
+  taskId: Schema.String,
+  segmentId: Schema.String
+}) {
+  override get message() {
+    return `No audio for segment ${this.segmentId} of task ${this.taskId}; a segment's audio_url says where its file is`
+  }
+}
 
 /** Where generated audio lives: one WAV file per segment, `{task_id}/{segment_id}.wav`. Audio outlives records. */
 export class AudioStore extends Context.Tag("storyflow/AudioStore")<

@@ -11,7 +11,7 @@ export interface RegistryConfigShape {
   readonly maxRetained: number
   /** PENDING + PROCESSING tasks at most; past it submit fails with `RegistryFull`. */
   readonly maxPending: number
-  /** Tasks processed at once. */
+  /** Worker fibers in this process, so tasks processed at once; 0 = this process runs no tasks. */
   readonly concurrency: number
   /** Tombstones of evicted tasks kept at most. */
   readonly tombstones: number
@@ -53,7 +53,7 @@ export const fromEnv: Config.Config<RegistryConfigShape> = Config.all({
   cleanupInterval: seconds("TASK_CLEANUP_INTERVAL", defaults.cleanupInterval, "seconds between sweeps; 0 = none"),
   maxRetained: count("TASK_MAX_RETAINED", defaults.maxRetained, 0, "finished records kept at most"),
   maxPending: count("TASK_MAX_PENDING", defaults.maxPending, 1, "pending + processing tasks at most"),
-  concurrency: count("TASK_CONCURRENCY", defaults.concurrency, 1, "tasks processed at once"),
+  concurrency: count("TASK_CONCURRENCY", defaults.concurrency, 0, "worker fibers (tasks processed at once); 0 = none"),
   tombstones: count("TASK_TOMBSTONES", defaults.tombstones, 0, "evicted-task tombstones kept")
 })
 

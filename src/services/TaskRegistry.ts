@@ -1,24 +1,16 @@
-import type { Effect } from "effect"
+import type { Effect, Stream } from "effect"
 import { Context } from "effect"
-import type { RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
-import type { CompletedSegment, SegmentError, Task, TaskStatus } from "../domain/Task.js"
+import type {
+  InvalidPayload,
+  RegistryFull,
+  RegistryUnavailable,
+  TaskAlreadyFinished,
+  TaskExpired,
+  TaskNotFound
+} from "../domain/Errors.js"
+import type { Task, TaskStatus } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
-
-/** What a running job is told (its task's id) and reports, one call per segment processed. */
-export interface JobProgress {
-  readonly taskId: TaskId
-  readonly segmentDone: (segment: CompletedSegment) => Effect.Effect<void>
-  readonly segmentFailed: (error: SegmentError) => Effect.Effect<void>
-}
-
-/**
- * Work to run in the background: `total` segments, processed by `run`. A failure or defect of `run` ends the task
- * FAILED with its message; an interruption ends it CANCELLED.
- */
-export interface Job {
-  readonly total: number
-  readonly run: (progress: JobProgress) => Effect.Effect<void, unknown>
-}
+import type { TaskKind } from "../domain/TaskKind.js"
 
 export interface ListFilter {
   /** Only tasks in this status. */
@@ -34,21 +26,38 @@ export interface RegistryStats {
   readonly tombstones: number
 }
 
-/** Runs background tasks and keeps their records, evicting finished ones so that memory stays bounded. */
+/**
+ * Keeps background tasks and their records, evicting finished ones so that memory stays bounded. Tasks are data
+ * (a kind and a payload); workers with a handler for the kind run them. Every operation may fail with
+ * `RegistryUnavailable` when the store cannot be reached (the in-memory store never does).
+ */
 export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
   TaskRegistry,
   {
-    /** Accepts a job and answers its PENDING record at once; the job runs when a worker slot is free. */
-    readonly submit: (job: Job) => Effect.Effect<Task, RegistryFull>
+    /** Accepts a task of `kind` and answers its PENDING record at once; a worker runs it when one is free. */
+    readonly submit: <Name extends string, A, I>(
+      kind: TaskKind<Name, A, I>,
+      payload: A
+    ) => Effect.Effect<Task, RegistryFull | InvalidPayload | RegistryUnavailable>
     /** The task's current record; `TaskExpired` once it is past the retention period, swept or not. */
-    readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | TaskExpired>
+    readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | TaskExpired | RegistryUnavailable>
     /** Live records, newest first. */
-    readonly list: (filter: ListFilter) => Effect.Effect<ReadonlyArray<Task>>
-    /** Cancels a PENDING or PROCESSING task (interrupting its run) and answers its CANCELLED record. */
-    readonly cancel: (id: TaskId) => Effect.Effect<Task, TaskNotFound | TaskExpired | TaskAlreadyFinished>
+    readonly list: (filter: ListFilter) => Effect.Effect<ReadonlyArray<Task>, RegistryUnavailable>
+    /**
+     * Cancels a PENDING or PROCESSING task in one atomic step and answers its CANCELLED record; the worker running
+     * it (in any process) stops its handler.
+     */
+    readonly cancel: (
+      id: TaskId
+    ) => Effect.Effect<Task, TaskNotFound | TaskExpired | TaskAlreadyFinished | RegistryUnavailable>
+    /**
+     * The task's snapshots: the current one first, then one per change (each with a greater `version`), ending
+     * after the terminal state. Fails like `get` when the task is not known or has expired.
+     */
+    readonly watch: (id: TaskId) => Stream.Stream<Task, TaskNotFound | TaskExpired | RegistryUnavailable>
     /** Evicts what is due now and answers how many records it removed. */
-    readonly sweep: Effect.Effect<number>
+    readonly sweep: Effect.Effect<number, RegistryUnavailable>
     /** Counts of what the registry holds right now. */
-    readonly stats: Effect.Effect<RegistryStats>
+    readonly stats: Effect.Effect<RegistryStats, RegistryUnavailable>
   }
 >() {}

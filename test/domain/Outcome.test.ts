@@ -1,14 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Either, Exit, FiberId } from "effect"
-import { settle } from "../../src/domain/Outcome.js"
+import { outcomeOf, settle } from "../../src/domain/Outcome.js"
 import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
 
-const pending = new Task.Pending({ id: TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"), total: 1, createdAt: 0 })
-const running = Either.getOrThrow(Task.start(1)(pending))
-const ended = (exit: Exit.Exit<unknown, unknown>, task: Task.Task = running) => Either.getOrThrow(settle(exit, 9)(task))
+const pending = Task.pending({
+  id: TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"),
+  kind: "test",
+  payload: null,
+  total: 1,
+  createdAt: 0
+})
+const running = Either.getOrThrow(Task.start(1, "claim")(pending))
+const ended = (exit: Exit.Exit<unknown, unknown>, task: Task.Task = running) =>
+  Either.getOrThrow(settle(outcomeOf(exit), 9)(task))
 
-describe("settle: how a task's fiber ended becomes its final state", () => {
+describe("settle: how a handler's run ended becomes its task's final state", () => {
   it("success completes it; a failure or a defect fails it with the message; an interruption cancels it", () => {
     expect(ended(Exit.void)).toMatchObject({ _tag: "COMPLETED", completedAt: 9 })
     expect(ended(Exit.fail(new Error("disk full")))).toMatchObject({ _tag: "FAILED", error: "Task failed: disk full" })
@@ -20,8 +27,15 @@ describe("settle: how a task's fiber ended becomes its final state", () => {
     expect(ended(both)._tag).toBe("FAILED")
   })
 
-  it("cancels a task whose fiber ended before it started, and refuses to move a finished one", () => {
-    expect(ended(Exit.void, pending)).toMatchObject({ _tag: "CANCELLED", reason: "Ended before it could start" })
-    expect(Either.isLeft(settle(Exit.void, 10)(ended(Exit.void)))).toBe(true)
+  it("cancels a task whose worker shut down, saying so", () => {
+    expect(Either.getOrThrow(settle({ _tag: "Shutdown" }, 9)(running))).toMatchObject({
+      _tag: "CANCELLED",
+      reason: "Interrupted before it finished: the server shut down"
+    })
+  })
+
+  it("settles only a PROCESSING task", () => {
+    expect(Either.isLeft(settle({ _tag: "Succeeded" }, 10)(pending))).toBe(true)
+    expect(Either.isLeft(settle({ _tag: "Succeeded" }, 10)(ended(Exit.void)))).toBe(true)
   })
 })

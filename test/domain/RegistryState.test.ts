@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc, HashMap, Option, RedBlackTree } from "effect"
+import { Either, FastCheck as fc, HashMap, Option, RedBlackTree } from "effect"
 import * as State from "../../src/domain/RegistryState.js"
 import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
@@ -8,6 +8,7 @@ interface Spec {
   readonly id: string
   readonly status: Task.TaskStatus
   readonly completedAt: number
+  readonly kind: string
 }
 
 const specs = fc.uniqueArray(
@@ -15,15 +16,16 @@ const specs = fc.uniqueArray(
     id: fc.uuid({ version: 4 }),
     status: fc.constantFrom<Task.TaskStatus>("PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"),
     // A narrow range, so that ties on completedAt (broken by id) are common.
-    completedAt: fc.integer({ min: 0, max: 50 })
+    completedAt: fc.integer({ min: 0, max: 50 }),
+    kind: fc.constantFrom("a", "b", "c")
   }),
   { selector: (s) => s.id, maxLength: 60 }
 )
 
 const toTask = (spec: Spec): Task.Task => {
   const id = TaskId.make(spec.id)
-  const pending = new Task.Pending({ id, total: 1, createdAt: 0 })
-  const run = (t: Task.Task) => Option.getOrThrow(Option.getRight(Task.start(0)(t)))
+  const pending = Task.pending({ id, kind: spec.kind, payload: null, total: 1, createdAt: 0 })
+  const run = (t: Task.Task) => Option.getOrThrow(Option.getRight(Task.start(0, "claim")(t)))
   switch (spec.status) {
     case "PENDING":
       return pending
@@ -39,12 +41,7 @@ const toTask = (spec: Spec): Task.Task => {
 }
 
 const build = (list: ReadonlyArray<Spec>, tombstoneCapacity = 1000) =>
-  list
-    .map(toTask)
-    .reduce(
-      (s, t) => (Task.isFinished(t) ? State.putFinished(t)(s) : State.putActive(t)(s)),
-      State.empty({ tombstoneCapacity })
-    )
+  list.map(toTask).reduce((s, t) => State.put(t)(s), State.empty({ tombstoneCapacity }))
 
 const ids = (tasks: Iterable<Task.Task>) => new Set(Array.from(tasks, (t) => t.id))
 
@@ -125,13 +122,13 @@ describe("tombstones", () => {
   it("a second eviction pushes the oldest tombstones out of a full ring", () => {
     const first = build(
       [
-        { id: "00000000-0000-4000-8000-000000000001", status: "COMPLETED", completedAt: 0 },
-        { id: "00000000-0000-4000-8000-000000000002", status: "FAILED", completedAt: 1 }
+        { id: "00000000-0000-4000-8000-000000000001", status: "COMPLETED", completedAt: 0, kind: "a" },
+        { id: "00000000-0000-4000-8000-000000000002", status: "FAILED", completedAt: 1, kind: "a" }
       ],
       2
     )
     const afterFirst = State.evictExpired(10, 0)(first).state
-    const next = toTask({ id: "00000000-0000-4000-8000-000000000003", status: "CANCELLED", completedAt: 20 })
+    const next = toTask({ id: "00000000-0000-4000-8000-000000000003", status: "CANCELLED", completedAt: 20, kind: "a" })
     if (!Task.isFinished(next)) throw new Error("expected a finished task")
     const afterSecond = State.evictExpired(30, 0)(State.putFinished(next)(afterFirst)).state
     const has = (id: string) => Option.isSome(State.tombstone(TaskId.make(id))(afterSecond))
@@ -143,5 +140,46 @@ describe("tombstones", () => {
     expect(Option.map(State.tombstone(next.id)(afterSecond), (t) => [t.status, t.completedAt, t.evictedAt])).toEqual(
       Option.some(["CANCELLED", 20, 30])
     )
+  })
+})
+
+describe("the pending queue", () => {
+  it.prop(
+    "holds exactly the PENDING records, and a claim takes the oldest of the asked kinds",
+    [specs, fc.subarray(["a", "b", "c"])],
+    ([list, kinds]) => {
+      const state = build(list)
+      const pendings = list.filter((s) => s.status === "PENDING")
+      expect(State.pendingCount(state)).toBe(pendings.length)
+      const oldest = pendings.find((s) => kinds.includes(s.kind))
+      expect(Option.map(State.nextPending(kinds)(state), (t) => t.id)).toEqual(Option.fromNullable(oldest?.id))
+    }
+  )
+
+  it.prop("claiming every task in turn takes them in arrival order, whatever their kinds", [specs], ([list]) => {
+    let state = build(list)
+    const order: Array<string> = []
+    for (;;) {
+      const next = State.nextPending(["a", "b", "c"])(state)
+      if (Option.isNone(next)) break
+      order.push(next.value.id)
+      state = State.put(Either.getOrThrow(Task.start(0, "c")(next.value)))(state)
+    }
+    expect(order).toEqual(list.filter((s) => s.status === "PENDING").map((s) => s.id))
+    expect(State.pendingCount(state)).toBe(0)
+  })
+
+  it("a cancelled PENDING task leaves the queue; a released one rejoins it at the end", () => {
+    const [a, b] = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"].map((id) =>
+      Task.pending({ id: TaskId.make(id), kind: "a", payload: null, total: 1, createdAt: 0 })
+    )
+    const both = State.put(b!)(State.put(a!)(State.empty({ tombstoneCapacity: 1 })))
+    const cancelled = State.put(Either.getOrThrow(Task.cancel(1, "x")(a!)))(both)
+    expect(Option.map(State.nextPending(["a"])(cancelled), (t) => t.id)).toEqual(Option.some(b!.id))
+    const claimedA = State.put(Either.getOrThrow(Task.start(1, "c")(a!)))(both)
+    const released = Either.getOrThrow(Task.release()(Option.getOrThrow(State.lookup(a!.id)(claimedA))))
+    const requeued = State.put(released)(claimedA)
+    expect(State.pendingCount(requeued)).toBe(2)
+    expect(Option.map(State.nextPending(["a"])(requeued), (t) => t.id)).toEqual(Option.some(b!.id))
   })
 })

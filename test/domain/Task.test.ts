@@ -4,14 +4,14 @@ import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
 
 const id = TaskId.make("00000000-0000-4000-8000-000000000001")
-const pending = new Task.Pending({ id, total: 2, createdAt: 10 })
+const pending = Task.pending({ id, kind: "test", payload: { text: "x" }, total: 2, createdAt: 10 })
 const segment = new Task.CompletedSegment({ segmentId: "s1", audioUrl: "/audio/x/s1.wav", durationSeconds: 1.5 })
 const segmentError = new Task.SegmentError({ segmentId: "s2", message: "no voice" })
 const right = <A>(e: Either.Either<A, Task.InvalidTransition>): A => Either.getOrThrow(e)
 
 describe("task transitions", () => {
   it("moves PENDING → PROCESSING → COMPLETED, recording segments and times", () => {
-    const running = right(Task.start(20)(pending))
+    const running = right(Task.start(20, "claim-1")(pending))
     const halfway = right(Task.segmentDone(segment)(running))
     expect(Task.progress(halfway)).toEqual({ current: 1, total: 2, percentage: 50 })
     const done = right(Task.complete(30)(right(Task.segmentFailed(segmentError)(halfway))))
@@ -22,21 +22,24 @@ describe("task transitions", () => {
   it("ends FAILED when every segment failed", () => {
     const failedAll = [segmentError, segmentError].reduce(
       (t, e) => right(Task.segmentFailed(e)(t)),
-      right(Task.start(0)(pending))
+      right(Task.start(0, "claim-1")(pending))
     )
     expect(right(Task.complete(1)(failedAll))).toMatchObject({ _tag: "FAILED", error: "All 2 segment(s) failed" })
   })
 
   it("refuses impossible moves", () => {
-    const done = right(Task.complete(1)(right(Task.start(0)(pending))))
-    expect(Either.isLeft(Task.start(1)(done))).toBe(true)
+    const done = right(Task.complete(1)(right(Task.start(0, "claim-1")(pending))))
+    expect(Either.isLeft(Task.start(1, "claim-1")(done))).toBe(true)
     expect(Either.isLeft(Task.complete(1)(pending))).toBe(true)
     expect(Either.isLeft(Task.segmentDone(segment)(pending))).toBe(true)
     expect(Task.cancel(2, "x")(done)).toEqual(
       Either.left(new Task.InvalidTransition({ from: "COMPLETED", action: "cancel" }))
     )
     // More segments than the task has are refused rather than pushing progress past 100%.
-    const full = [segment, segment].reduce((t, s) => right(Task.segmentDone(s)(t)), right(Task.start(0)(pending)))
+    const full = [segment, segment].reduce(
+      (t, s) => right(Task.segmentDone(s)(t)),
+      right(Task.start(0, "claim-1")(pending))
+    )
     expect(Either.isLeft(Task.segmentDone(segment)(full))).toBe(true)
   })
 
@@ -46,7 +49,7 @@ describe("task transitions", () => {
   const apply = (task: Task.Task, action: string, now: number): Either.Either<Task.Task, Task.InvalidTransition> => {
     switch (action) {
       case "start":
-        return Task.start(now)(task)
+        return Task.start(now, "claim-1")(task)
       case "done":
         return Task.segmentDone(segment)(task)
       case "fail-segment":
@@ -68,5 +71,35 @@ describe("task transitions", () => {
       if (Either.isRight(next)) task = next.right
       expect(Task.progress(task).current).toBeLessThanOrEqual(task.total)
     })
+  })
+
+  it.prop("every move grows the version by exactly one; a refused move changes nothing", [actions], ([list]) => {
+    let task: Task.Task = pending
+    expect(task.version).toBe(1)
+    list.forEach((action, i) => {
+      const next = apply(task, action, 100 + i)
+      if (Either.isRight(next)) {
+        expect(next.right.version).toBe(task.version + 1)
+        task = next.right
+      }
+    })
+  })
+
+  it("keeps the payload while the task is active and drops it once finished; a release keeps it for the next claim", () => {
+    const running = right(Task.start(20, "claim-1")(pending))
+    expect(running).toMatchObject({ payload: { text: "x" }, claim: "claim-1", attempts: 1 })
+    const released = right(Task.release()(running))
+    expect(released).toMatchObject({ _tag: "PENDING", payload: { text: "x" }, attempts: 1, version: 3 })
+    expect(right(Task.start(30, "claim-2")(released))).toMatchObject({ claim: "claim-2", attempts: 2 })
+    const finished: ReadonlyArray<Task.Task> = [
+      right(Task.complete(30)(running)),
+      right(Task.fail(30, "x")(running)),
+      right(Task.cancel(30, "x")(running))
+    ]
+    for (const done of finished) {
+      expect(done).not.toHaveProperty("payload")
+      expect(done).not.toHaveProperty("claim")
+    }
+    expect(right(Task.cancel(30, "x")(pending))).not.toHaveProperty("payload")
   })
 })

@@ -1,9 +1,9 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
-import { HttpAppLive } from "../../src/http/Server.js"
+import { Effect, Layer, Stream, TestClock } from "effect"
+import { RegistryUnavailable } from "../../src/domain/Errors.js"
+import { HttpAppLive } from "../../src/http/HttpApp.js"
 import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
-import { AudioGeneration } from "../../src/services/AudioGeneration.js"
 import { AudioStore } from "../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
@@ -108,6 +108,19 @@ describe("HTTP: audio", () => {
   )
 })
 
+/** The HTTP app over a registry double, with the test engine and no audio store. */
+const appWith = (registry: TaskRegistry["Type"]) =>
+  HttpAppLive.pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        Layer.succeed(TaskRegistry, registry),
+        TestSynthesizer.layer(),
+        Layer.succeed(AudioStore, { write: () => Effect.die("not used"), locate: () => Effect.die("not used") })
+      )
+    ),
+    Layer.provideMerge(NodeHttpServer.layerTest)
+  )
+
 describe("HTTP: unexpected errors", () => {
   it.live("answers 500 with a generic message, logs the cause, and keeps serving", () => {
     const { layer: logs, lines } = logCapture()
@@ -116,15 +129,10 @@ describe("HTTP: unexpected errors", () => {
       get: () => Effect.die(new Error("the disk caught fire")),
       list: () => Effect.succeed([]),
       cancel: () => Effect.die("not used"),
+      watch: () => Stream.die("not used"),
       sweep: Effect.succeed(0),
       stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0 })
     })
-    const services = Layer.mergeAll(
-      Layer.succeed(TaskRegistry, broken),
-      TestSynthesizer.layer(),
-      Layer.succeed(AudioGeneration, { submit: () => Effect.die("not used") }),
-      Layer.succeed(AudioStore, { write: () => Effect.die("not used"), locate: () => Effect.die("not used") })
-    )
     return Effect.gen(function* () {
       const reply = yield* get("/api/tasks/00000000-0000-4000-8000-000000000000")
       expect(reply.status).toBe(500)
@@ -136,9 +144,33 @@ describe("HTTP: unexpected errors", () => {
       expect(logged?.message).toBe("Unexpected error while handling a request")
       expect(logged?.cause).toContain("the disk caught fire")
       expect((yield* get("/api/health")).status).toBe(200)
-    }).pipe(
-      Effect.provide(HttpAppLive.pipe(Layer.provide(services), Layer.provideMerge(NodeHttpServer.layerTest))),
-      Effect.provide(logs)
-    )
+    }).pipe(Effect.provide(appWith(broken)), Effect.provide(logs))
+  })
+
+  it.live("answers 503 with Retry-After from every endpoint when the task store cannot be reached", () => {
+    const down = new RegistryUnavailable({ message: "The task store at redis://127.0.0.1:1 cannot be reached" })
+    const unreachable = TaskRegistry.of({
+      submit: () => Effect.fail(down),
+      get: () => Effect.fail(down),
+      list: () => Effect.fail(down),
+      cancel: () => Effect.fail(down),
+      watch: () => Stream.fail(down),
+      sweep: Effect.fail(down),
+      stats: Effect.fail(down)
+    })
+    const id = "00000000-0000-4000-8000-000000000000"
+    return Effect.gen(function* () {
+      for (const reply of [
+        yield* postJson("/api/tasks", batch(1)),
+        yield* get(`/api/tasks/${id}`),
+        yield* get("/api/tasks"),
+        yield* del(`/api/tasks/${id}`),
+        yield* get("/api/health")
+      ]) {
+        expect(reply.status).toBe(503)
+        expect(reply.headers["retry-after"]).toBe("5")
+        expect(reply.body).toEqual({ error: "RegistryUnavailable", message: down.message })
+      }
+    }).pipe(Effect.provide(appWith(unreachable)))
   })
 })

@@ -5,7 +5,13 @@ import { TaskId } from "../../src/domain/TaskId.js"
 import { makeStatusBodies } from "../../src/http/StatusBody.js"
 import { toTaskStatusJson } from "../../src/http/Wire.js"
 
-const pending = new Task.Pending({ id: TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"), total: 2, createdAt: 0 })
+const pending = Task.pending({
+  id: TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"),
+  kind: "narration",
+  payload: {},
+  total: 2,
+  createdAt: 0
+})
 const bodyOf = (response: ReturnType<ReturnType<typeof makeStatusBodies>>) =>
   response.body._tag === "Uint8Array" ? response.body.body : undefined
 
@@ -15,10 +21,10 @@ describe("status bodies", () => {
     const first = bodyOf(statusBody(pending))
     expect(bodyOf(statusBody(pending))).toBe(first) // the very same bytes: not encoded twice
     expect(JSON.parse(new TextDecoder().decode(first))).toEqual(toTaskStatusJson(pending))
-    const started = Either.getOrThrow(Task.start(5)(pending))
+    const started = Either.getOrThrow(Task.start(5, "claim")(pending))
     const next = bodyOf(statusBody(started))
     expect(next).not.toBe(first)
-    expect(JSON.parse(new TextDecoder().decode(next))).toMatchObject({ status: "PROCESSING" })
+    expect(JSON.parse(new TextDecoder().decode(next))).toMatchObject({ status: "PROCESSING", version: 2 })
   })
 
   it.effect("answer with the given status and a JSON content type", () =>

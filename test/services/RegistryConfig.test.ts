@@ -21,12 +21,12 @@ describe("RegistryConfig", () => {
         TASK_CLEANUP_INTERVAL: "0",
         TASK_MAX_RETAINED: "7",
         TASK_MAX_PENDING: "8",
-        TASK_CONCURRENCY: "3",
+        TASK_CONCURRENCY: "0",
         TASK_TOMBSTONES: "0"
       })
       expect(Duration.toMillis(config.cleanupThreshold)).toBe(1500)
       expect(Duration.toMillis(config.cleanupInterval)).toBe(0)
-      expect(config).toMatchObject({ maxRetained: 7, maxPending: 8, concurrency: 3, tombstones: 0 })
+      expect(config).toMatchObject({ maxRetained: 7, maxPending: 8, concurrency: 0, tombstones: 0 })
     })
   )
 
@@ -36,7 +36,7 @@ describe("RegistryConfig", () => {
     ["TASK_CLEANUP_INTERVAL", "Infinity"],
     ["TASK_MAX_RETAINED", "2.5"],
     ["TASK_MAX_PENDING", "0"],
-    ["TASK_CONCURRENCY", "0"],
+    ["TASK_CONCURRENCY", "-1"],
     ["TASK_TOMBSTONES", "-3"]
   ]
   for (const [name, value] of invalid) {

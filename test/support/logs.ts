@@ -1,10 +1,12 @@
 import type { LogLevel } from "effect"
-import { Cause, Effect, HashMap, Logger } from "effect"
+import { Cause, Effect, HashMap, List, Logger } from "effect"
 
 export interface CapturedLog {
   readonly level: LogLevel.LogLevel["label"]
   readonly message: string
   readonly annotations: Record<string, unknown>
+  /** The log spans the line was logged in, by label. */
+  readonly spans: ReadonlyArray<string>
   /** The cause logged with the line, pretty-printed; absent when there is none. */
   readonly cause?: string
 }
@@ -15,12 +17,13 @@ export interface CapturedLog {
  */
 export const logCapture = () => {
   const lines: Array<CapturedLog> = []
-  const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
+  const logger = Logger.make(({ annotations, cause, logLevel, message, spans }) => {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
     lines.push({
       level: logLevel.label,
       message: text,
       annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+      spans: List.toArray(spans).map((span) => span.label),
       ...(Cause.isEmpty(cause) ? {} : { cause: Cause.pretty(cause) })
     })
   })

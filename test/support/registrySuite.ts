@@ -1,14 +1,18 @@
 import { describe } from "@effect/vitest"
-import type { RegistryLayer } from "./registry.js"
+import type { RegistryHarness } from "./registry.js"
 import { evictionSuite } from "./suite/eviction.js"
+import { interruptionSuite } from "./suite/interruption.js"
 import { lifecycleSuite } from "./suite/lifecycle.js"
+import { watchSuite } from "./suite/watch.js"
 
 /**
- * The behaviour every `TaskRegistry` implementation must show, run against the layer `makeLayer` builds from
- * environment-style settings. A second implementation runs the very same suite by calling this.
+ * The behaviour every `TaskRegistry` store must show, run against the harness's layer and clock. A second store
+ * runs the very same suite by calling this with its own harness.
  */
-export const registrySuite = (name: string, makeLayer: RegistryLayer) =>
+export const registrySuite = (name: string, harness: RegistryHarness) =>
   describe(name, () => {
-    evictionSuite(makeLayer)
-    lifecycleSuite(makeLayer)
+    evictionSuite(harness)
+    lifecycleSuite(harness)
+    watchSuite(harness)
+    interruptionSuite(harness)
   })

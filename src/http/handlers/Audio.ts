@@ -1,9 +1,8 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { TaskId } from "../../domain/TaskId.js"
-import { AudioStore } from "../../services/AudioStore.js"
+import { AudioNotFound, AudioStore } from "../../services/AudioStore.js"
 import { Api } from "../Api.js"
-import { AudioNotFound } from "../ApiErrors.js"
 
 const decodeTaskId = Schema.decodeUnknownOption(TaskId)
 
@@ -11,9 +10,7 @@ export const AudioLive = HttpApiBuilder.group(Api, "audio", (handlers) =>
   Effect.gen(function* () {
     const store = yield* AudioStore
     return handlers.handleRaw("download", ({ path }) => {
-      const notFound = new AudioNotFound({
-        message: `No audio at /audio/${path.task_id}/${path.file}; a segment's audio_url says where its file is`
-      })
+      const notFound = new AudioNotFound({ taskId: path.task_id, segmentId: path.file.replace(/\.wav$/, "") })
       const taskId = decodeTaskId(path.task_id)
       // The store refuses any segment id that is not a safe file name, as it refuses one it has no file for.
       const segmentId = path.file.endsWith(".wav") ? path.file.slice(0, -".wav".length) : undefined

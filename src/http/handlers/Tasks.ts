@@ -1,19 +1,17 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Schema } from "effect"
-import { AudioGeneration } from "../../services/AudioGeneration.js"
+import { Narration } from "../../domain/Narration.js"
 import { Synthesizer } from "../../services/Synthesizer.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../Api.js"
 import { InvalidRequest } from "../ApiErrors.js"
 import { readJson } from "../Body.js"
 import { makeStatusBodies } from "../StatusBody.js"
-import { toWireError } from "../Translate.js"
 import { submitRequest, toTaskSummaryJson } from "../Wire.js"
 
 export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function* () {
     const registry = yield* TaskRegistry
-    const generation = yield* AudioGeneration
     const { voices } = yield* Synthesizer
     const known = new Set(voices)
     const decodeSubmit = Schema.decodeUnknown(submitRequest((voice) => known.has(voice)))
@@ -27,23 +25,17 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
         .handleRaw("submit", ({ request }) =>
           readJson(request).pipe(
             Effect.flatMap((body) => Effect.mapError(decodeSubmit(body), InvalidRequest.fromParseError)),
-            Effect.flatMap((valid) => Effect.mapError(generation.submit(valid), (e) => toWireError(e))),
+            Effect.flatMap((payload) => registry.submit(Narration, payload)),
+            // The wire schema already checked everything the payload schema checks.
+            Effect.catchTag("InvalidPayload", (e) => Effect.fail(InvalidRequest.body(e.message))),
             Effect.map((task) => statusBody(task, 202))
           )
         )
-        .handleRaw("status", ({ path }) =>
-          registry
-            .get(path.task_id)
-            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: (task) => statusBody(task) }))
-        )
+        .handleRaw("status", ({ path }) => Effect.map(registry.get(path.task_id), (task) => statusBody(task)))
         .handle("list", ({ urlParams }) =>
           registry.list(urlParams).pipe(Effect.map((tasks) => ({ tasks: tasks.map(toTaskSummaryJson) })))
         )
-        .handleRaw("cancel", ({ path }) =>
-          registry
-            .cancel(path.task_id)
-            .pipe(Effect.mapBoth({ onFailure: (e) => toWireError(e), onSuccess: (task) => statusBody(task) }))
-        )
+        .handleRaw("cancel", ({ path }) => Effect.map(registry.cancel(path.task_id), (task) => statusBody(task)))
     )
   })
 )

@@ -1,27 +1,28 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Layer, Scope, TestClock } from "effect"
+import { Effect, Either, Exit, Layer, Scope } from "effect"
 import { TaskExpired, TaskNotFound } from "../../../src/domain/Errors.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
-import * as Jobs from "../jobs.js"
 import { captureLogs, cleanups, logCapture } from "../logs.js"
-import type { RegistryLayer } from "../registry.js"
-import { awaitStatus, settle } from "../registry.js"
+import type { RegistryHarness } from "../registry.js"
+import { awaitStatus } from "../registry.js"
+import * as Jobs from "../script.js"
+import { Gates, newGate, submit } from "../script.js"
 
-/** Eviction behaviour that every `TaskRegistry` implementation must show (issue items 1–8 and 10). */
-export const evictionSuite = (makeLayer: RegistryLayer) => {
+/** Eviction behaviour that every `TaskRegistry` implementation must show. */
+export const evictionSuite = ({ advance, layer: makeLayer }: RegistryHarness) => {
   const noSweep = { TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "0" }
   const using = (env: Record<string, string>) => Effect.provide(makeLayer(env))
 
   /** One task of each terminal status, finished in this order one millisecond apart. */
   const finishOneOfEach = Effect.gen(function* () {
     const registry = yield* TaskRegistry
-    const completed = yield* registry.submit(Jobs.instant())
+    const completed = yield* submit(Jobs.instant())
     yield* awaitStatus(completed.id, "COMPLETED")
-    yield* TestClock.adjust("1 millis")
-    const failed = yield* registry.submit(Jobs.allSegmentsFail(1))
+    yield* advance("1 millis")
+    const failed = yield* submit(Jobs.allSegmentsFail(1))
     yield* awaitStatus(failed.id, "FAILED")
-    yield* TestClock.adjust("1 millis")
-    const cancelled = yield* registry.cancel((yield* registry.submit(Jobs.endless(yield* Deferred.make<void>()))).id)
+    yield* advance("1 millis")
+    const cancelled = yield* registry.cancel((yield* submit(Jobs.endless(newGate()))).id)
     return [completed, failed, cancelled] as const
   })
 
@@ -31,7 +32,7 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
         const registry = yield* TaskRegistry
         const tasks = yield* finishOneOfEach
         expect((yield* registry.stats).finished).toBe(3)
-        yield* TestClock.adjust("61 seconds")
+        yield* advance("61 seconds")
         expect(yield* registry.sweep).toBe(3)
         expect(yield* registry.stats).toEqual({ pending: 0, processing: 0, finished: 0, tombstones: 3 })
         const statuses = yield* Effect.forEach(tasks, (t) => Effect.flip(registry.get(t.id)))
@@ -42,12 +43,12 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
     it.effect("keeps a task exactly at the threshold and expires it one millisecond later, swept or not", () =>
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
-        const task = yield* registry.submit(Jobs.instant())
+        const task = yield* submit(Jobs.instant())
         yield* awaitStatus(task.id, "COMPLETED")
-        yield* TestClock.adjust("60 seconds")
+        yield* advance("60 seconds")
         expect((yield* registry.get(task.id))._tag).toBe("COMPLETED")
         expect(yield* registry.sweep).toBe(0)
-        yield* TestClock.adjust("1 millis")
+        yield* advance("1 millis")
         // No sweep and no submit has run since: the read alone must answer as expired.
         const error = yield* Effect.flip(registry.get(task.id))
         expect(error).toBeInstanceOf(TaskExpired)
@@ -59,17 +60,17 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
     it.effect("never removes PENDING or PROCESSING tasks, at any age", () =>
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
-        const long = yield* registry.submit(Jobs.sleeping("3 hours"))
-        const queued = yield* Effect.forEach([1, 2, 3], () => registry.submit(Jobs.instant()))
+        const long = yield* submit(Jobs.sleeping("3 hours"))
+        const queued = yield* Effect.forEach([1, 2, 3], () => submit(Jobs.instant()))
         yield* awaitStatus(long.id, "PROCESSING")
         for (let minutes = 10; minutes < 180; minutes += 10) {
-          yield* TestClock.adjust("10 minutes")
+          yield* advance("10 minutes")
           yield* registry.sweep
-          yield* registry.submit(Jobs.instant()).pipe(Effect.flatMap((t) => registry.cancel(t.id)))
+          yield* submit(Jobs.instant()).pipe(Effect.flatMap((t) => registry.cancel(t.id)))
           expect((yield* registry.get(long.id))._tag).toBe("PROCESSING")
           for (const q of queued) expect((yield* registry.get(q.id))._tag).toBe("PENDING")
         }
-        yield* TestClock.adjust("10 minutes")
+        yield* advance("10 minutes")
         yield* awaitStatus(long.id, "COMPLETED")
         for (const q of queued) yield* awaitStatus(q.id, "COMPLETED")
       }).pipe(using({ TASK_CLEANUP_THRESHOLD: "3600", TASK_CLEANUP_INTERVAL: "60", TASK_CONCURRENCY: "1" }))
@@ -79,16 +80,16 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
         yield* finishOneOfEach
-        yield* TestClock.adjust("2 hours")
+        yield* advance("2 hours")
         expect((yield* registry.stats).finished).toBe(3)
         const quiet = yield* captureLogs(registry.stats)
         expect(cleanups(quiet.lines)).toEqual([])
-        const { lines } = yield* captureLogs(registry.submit(Jobs.instant()))
+        const { lines } = yield* captureLogs(submit(Jobs.instant()))
         expect(cleanups(lines)).toEqual([
-          { level: "INFO", message: "Cleaned up 3 finished task(s)", annotations: { evicted: 3 } }
+          { level: "INFO", message: "Cleaned up 3 finished task(s)", annotations: { evicted: 3 }, spans: [] }
         ])
         expect((yield* registry.stats).tombstones).toBe(3)
-        const again = yield* captureLogs(registry.submit(Jobs.instant()))
+        const again = yield* captureLogs(submit(Jobs.instant()))
         expect(cleanups(again.lines)).toEqual([])
       }).pipe(using(noSweep))
     )
@@ -98,10 +99,10 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
         const registry = yield* TaskRegistry
         const ids = []
         for (let i = 0; i < 5; i++) {
-          const task = yield* registry.submit(Jobs.instant())
+          const task = yield* submit(Jobs.instant())
           yield* awaitStatus(task.id, "COMPLETED")
           ids.push(task.id)
-          yield* TestClock.adjust("1 second")
+          yield* advance("1 second")
         }
         expect(yield* registry.stats).toEqual({ pending: 0, processing: 0, finished: 2, tombstones: 3 })
         const answers = yield* Effect.forEach(ids, (id) => Effect.either(registry.get(id)))
@@ -113,7 +114,7 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
         const tasks = yield* finishOneOfEach
-        yield* TestClock.adjust("61 seconds")
+        yield* advance("61 seconds")
         yield* registry.sweep
         const answers = yield* Effect.forEach(tasks, (t) => Effect.flip(registry.get(t.id)))
         expect(answers[0]).toBeInstanceOf(TaskNotFound)
@@ -129,10 +130,10 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
       return Effect.gen(function* () {
         const registry = yield* TaskRegistry
         yield* finishOneOfEach
-        yield* TestClock.adjust("599 seconds")
+        yield* advance("599 seconds")
         expect((yield* registry.stats).finished).toBe(3)
         expect(cleanups(lines)).toEqual([])
-        yield* TestClock.adjust("1 second")
+        yield* advance("1 second")
         expect((yield* registry.stats).finished).toBe(0)
         expect(cleanups(lines).map((l) => l.message)).toEqual(["Cleaned up 3 finished task(s)"])
       }).pipe(using({ TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "600" }), Effect.provide(layer))
@@ -142,7 +143,7 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
         yield* finishOneOfEach
-        yield* TestClock.adjust("1 day")
+        yield* advance("1 day")
         expect((yield* registry.stats).finished).toBe(3)
       }).pipe(using(noSweep))
     )
@@ -155,16 +156,20 @@ export const evictionSuite = (makeLayer: RegistryLayer) => {
           scope
         )
         const registry = yield* Effect.provide(TaskRegistry, context)
-        const interrupted = yield* Deferred.make<void>()
-        const running = yield* registry.submit(Jobs.endless(interrupted))
-        const done = yield* registry.submit(Jobs.instant())
+        const gates = yield* Effect.provide(Gates, context)
+        const interrupted = newGate("interrupted")
+        const running = yield* registry.submit(Jobs.Script, Jobs.endless(interrupted))
+        const done = yield* registry.submit(Jobs.Script, Jobs.instant())
         yield* awaitStatus(done.id, "COMPLETED").pipe(Effect.provide(context))
+        yield* awaitStatus(running.id, "PROCESSING").pipe(Effect.provide(context))
         yield* Scope.close(scope, Exit.void)
-        yield* Deferred.await(interrupted)
+        expect(yield* gates.isOpen(interrupted)).toBe(true)
         const ended = yield* registry.get(running.id)
-        expect(ended._tag).toBe("CANCELLED")
-        yield* TestClock.adjust("1 hour")
-        yield* settle
+        expect(ended).toMatchObject({
+          _tag: "CANCELLED",
+          reason: "Interrupted before it finished: the server shut down"
+        })
+        yield* advance("1 hour")
         expect((yield* registry.stats).finished).toBe(2)
       })
     )

@@ -1,0 +1,41 @@
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { Config, Layer } from "effect"
+import { createServer } from "node:http"
+import { Narration } from "./domain/Narration.js"
+import { HttpAppLive } from "./http/HttpApp.js"
+import * as AudioStoreFs from "./layers/AudioStoreFs.js"
+import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
+import * as NarrationHandler from "./layers/NarrationHandler.js"
+import * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
+import * as TaskWorkers from "./layers/TaskWorkers.js"
+import type { Synthesizer } from "./services/Synthesizer.js"
+
+// The composition root: the one module that chooses implementations.
+
+/**
+ * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the in-memory
+ * registry with its sweep fiber, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
+ * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED) before the engine and
+ * the store they use are closed.
+ */
+export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
+  const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
+  const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
+  return workers.pipe(
+    Layer.provideMerge(audio),
+    Layer.provideMerge(TaskRegistryMemory.layerConfig),
+    Layer.provide(NodeContext.layer)
+  )
+}
+
+/** Where the server listens: `HOST` (default 127.0.0.1) and `PORT` (default 8000). */
+export const listen = {
+  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.port("PORT").pipe(Config.withDefault(8000))
+}
+
+/** The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. */
+export const ServerLive = HttpAppLive.pipe(
+  Layer.provide(servicesWith(EspeakSynthesizer.layer)),
+  Layer.provide(NodeHttpServer.layerConfig(createServer, listen))
+)

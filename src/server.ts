@@ -1,0 +1,27 @@
+// `storyflow-tasks/server`: the HTTP service and the narration it runs. Kept apart from the main entry so that a
+// library user loads neither the server nor the GPL speech engine.
+
+/** The whole server as `npm start` runs it; `servicesWith(engine)` + `HttpAppLive` to compose your own. */
+export { listen, ServerLive, servicesWith } from "./App.js"
+/** The HTTP API definition (endpoints and wire schemas), for clients derived with `HttpApiClient`. */
+export { Api } from "./http/Api.js"
+/** The routes, docs and error handling, for whatever services and `HttpServer` are provided. */
+export { HttpAppLive } from "./http/HttpApp.js"
+
+/** Narration, the kind of task the server runs: a batch of segments to speak, with a voice and a speed. */
+export { Narration, NarrationPayload, NarrationSegment } from "./domain/Narration.js"
+/** The narration handler (needs a `Synthesizer` and an `AudioStore`), and where a segment's audio is served. */
+export * as NarrationHandler from "./layers/NarrationHandler.js"
+
+/** The speech engine service, and its error. */
+export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
+/** Where generated audio files live, and its errors. */
+export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
+/** WAV files under `AUDIO_DIR`. */
+export * as AudioStoreFs from "./layers/AudioStoreFs.js"
+/** 16-bit mono PCM audio and its WAV encoding. */
+export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
+/** eSpeak NG in a worker thread: the default speech engine (GPL-3.0). */
+export * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
+/** A fast deterministic speech engine for tests. */
+export * as TestSynthesizer from "./layers/TestSynthesizer.js"

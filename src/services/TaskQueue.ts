@@ -1,0 +1,34 @@
+import type { Effect, Option, Scope } from "effect"
+import { Context, Data } from "effect"
+import type { RegistryUnavailable } from "../domain/Errors.js"
+import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
+import type { Processing } from "../domain/Task.js"
+
+/** The claim a report or a finish was made against is no longer current: the task was cancelled, or handed on. */
+export class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly taskId: string }> {}
+
+/**
+ * The workers' side of a task store: claim the oldest PENDING task of the kinds a worker handles, report progress
+ * against the claim, and finish it. Each is one atomic step on the store.
+ */
+export class TaskQueue extends Context.Tag("storyflow/TaskQueue")<
+  TaskQueue,
+  {
+    /** Claims the oldest PENDING task whose kind is in `kinds` (PENDING → PROCESSING with a new claim token). */
+    readonly claim: (kinds: ReadonlyArray<string>) => Effect.Effect<Option.Option<Processing>, RegistryUnavailable>
+    /** Records one unit of progress, if `claim` is still the task's current claim. */
+    readonly report: (claim: Processing, report: ProgressReport) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
+    /** Records how the run ended, if `claim` is still current. */
+    readonly finish: (claim: Processing, outcome: RunOutcome) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
+    /**
+     * Runs `stop` as soon as `claim` is no longer current (the task was cancelled, whichever process cancelled it),
+     * at once if it already is not; for as long as the scope is open.
+     */
+    readonly onLost: (claim: Processing, stop: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
+    /**
+     * A wait for work, to be made once per worker: the effect it answers completes when a task may have been
+     * submitted since the worker's last claim, so that a worker sleeps while there is nothing to do.
+     */
+    readonly subscribeWork: Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+  }
+>() {}
