@@ -18,14 +18,21 @@ const sampleRate = espeak.get_samplerate()
 const voices = [...new Set(espeak.list_voices().flatMap((v) => v.languages.map((l) => l.name)))].sort()
 
 /**
- * @param {string} text
+ * Selects `voice` for the next segment; answers why it cannot be used (a refusal, not a fault of the engine), or
+ * `undefined`.
  * @param {string} voice
+ */
+const selectVoice = (voice) => {
+  if (!voices.includes(voice)) return `Unknown voice: ${voice}`
+  const status = espeak.set_voice(voice)
+  return status === 0 ? undefined : `The engine could not load voice ${voice} (status ${status})`
+}
+
+/**
+ * @param {string} text
  * @param {number} speed
  */
-const speak = (text, voice, speed) => {
-  if (!voices.includes(voice)) throw new Error(`Unknown voice: ${voice}`)
-  const status = espeak.set_voice(voice)
-  if (status !== 0) throw new Error(`The engine could not load voice ${voice} (status ${status})`)
+const speak = (text, speed) => {
   espeak.set_rate(Math.round(NORMAL_RATE * speed))
   /** @type {Array<Int16Array>} */
   const chunks = []
@@ -48,13 +55,15 @@ const speak = (text, voice, speed) => {
  * @param {Request} request
  * @returns {Effect.Effect<Response, { message: string }>}
  */
-const handle = (request) =>
-  request._tag === "Voices"
-    ? Effect.succeed({ voices })
-    : Effect.try({
-        try: () => speak(request.text, request.voice, request.speed),
-        catch: (error) => ({ message: error instanceof Error ? error.message : String(error) })
-      })
+const handle = (request) => {
+  if (request._tag === "Voices") return Effect.succeed({ voices })
+  const refused = selectVoice(request.voice)
+  // A throw from the engine itself (an emscripten abort()) is a defect, not a refusal: the WebAssembly instance is
+  // unusable afterwards, and the main thread replaces this thread when it sees one.
+  return refused === undefined
+    ? Effect.sync(() => speak(request.text, request.speed))
+    : Effect.fail({ message: refused })
+}
 
 const Runner = WorkerRunner.layer(handle, {
   // Hand the audio buffer over to the main thread instead of copying it.

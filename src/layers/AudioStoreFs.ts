@@ -1,6 +1,8 @@
 import { FileSystem, Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
 import type { ConfigError } from "effect"
-import { Config, Effect, Layer } from "effect"
+import { Clock, Config, Duration, Effect, Exit, Layer, Option, Predicate } from "effect"
+import { getSystemErrorMap } from "node:util"
 import { isSegmentId } from "../domain/Segment.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { Speech } from "../domain/Wav.js"
@@ -13,12 +15,39 @@ export const AudioDir = Config.string("AUDIO_DIR").pipe(
   Config.withDescription("where generated WAV files are written")
 )
 
-/** Stores WAV files under `root` as `{task_id}/{segment_id}.wav`, each written to a temporary name and renamed. */
-export const make = (root: string) =>
+export interface AudioStoreFsOptions {
+  /**
+   * A partial file younger than this may be a write in progress in another process that shares the directory, so
+   * the start-up sweep leaves it for a second pass this much later. A healthy write takes milliseconds.
+   */
+  readonly partialGrace?: Duration.DurationInput
+}
+
+const PARTIAL = ".partial"
+
+/**
+ * Says what failed without the path: Node's messages name the absolute path on the server, which a client has no
+ * use for ("no space left on device (ENOSPC)", not "ENOSPC: no space left on device, write '/srv/…'").
+ */
+const describe = (error: PlatformError): string => {
+  const cause: unknown = error.cause
+  const errno = Predicate.hasProperty(cause, "errno") && typeof cause.errno === "number" ? cause.errno : undefined
+  const known = errno === undefined ? undefined : getSystemErrorMap().get(errno)
+  if (known !== undefined) return `${known[1]} (${known[0]})`
+  return error._tag === "SystemError" ? `${error.reason} (${error.method})` : `bad argument (${error.method})`
+}
+
+/**
+ * Stores WAV files under `root` as `{task_id}/{segment_id}.wav`, each written to a temporary `.partial` name and
+ * renamed, so that a reader never sees half a file. The partial file is removed whenever the write does not finish,
+ * and partial files that an earlier run left behind (a crash, a kill) are swept in the background at start-up.
+ */
+export const make = (root: string, options: AudioStoreFsOptions = {}) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const base = path.resolve(root)
+    const grace = Duration.decode(options.partialGrace ?? "1 minute")
 
     const fileOf = (taskId: TaskId, segmentId: string): string | undefined => {
       // Segment ids are validated at the API; this is the store's own guard, so no caller can escape its root.
@@ -28,20 +57,36 @@ export const make = (root: string) =>
       return relative.startsWith("..") || path.isAbsolute(relative) ? undefined : file
     }
 
-    const write = (taskId: TaskId, segmentId: string, speech: Speech) =>
-      Effect.gen(function* () {
-        const file = fileOf(taskId, segmentId)
-        if (file === undefined) return yield* new AudioStoreError({ message: `Unsafe segment id: ${segmentId}` })
-        const partial = `${file}.partial`
+    const removePartial = (partial: string) =>
+      fs
+        .remove(partial, { force: true })
+        .pipe(Effect.catchAll((error) => Effect.logWarning("Could not remove an unfinished audio file", error.message)))
+
+    const writeFile = (file: string, bytes: Uint8Array) => {
+      const partial = `${file}${PARTIAL}`
+      return Effect.gen(function* () {
         yield* fs.makeDirectory(path.dirname(file), { recursive: true })
-        yield* fs.writeFile(partial, encodeWav(speech))
+        // Node cannot abort a write cleanly: an aborted writeFile may still create the file after the cleanup below
+        // has looked for it. A segment's WAV takes milliseconds to write, so the write runs to its end, and an
+        // interruption takes effect right after it, before the rename.
+        yield* Effect.uninterruptible(fs.writeFile(partial, bytes))
         yield* fs.rename(partial, file)
-        return durationSeconds(speech)
-      }).pipe(
-        Effect.catchTag("SystemError", "BadArgument", (e) =>
-          Effect.fail(new AudioStoreError({ message: `Could not write audio: ${e.message}` }))
+      }).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removePartial(partial))))
+    }
+
+    const write = Effect.fn("AudioStore.write")(function* (taskId: TaskId, segmentId: string, speech: Speech) {
+      const file = fileOf(taskId, segmentId)
+      if (file === undefined) return yield* new AudioStoreError({ message: `Unsafe segment id: ${segmentId}` })
+      yield* writeFile(file, encodeWav(speech)).pipe(
+        Effect.mapError(
+          (error) =>
+            new AudioStoreError({
+              message: `Could not write the audio file for segment ${segmentId}: ${describe(error)}`
+            })
         )
       )
+      return durationSeconds(speech)
+    })
 
     const locate = (taskId: TaskId, segmentId: string) =>
       Effect.gen(function* () {
@@ -51,11 +96,59 @@ export const make = (root: string) =>
         return file
       })
 
+    /** 1 if `file` was a partial file older than the grace period and is now gone, else 0. */
+    const removeIfStale = (file: string, now: number) =>
+      fs.stat(file).pipe(
+        Effect.map((info) =>
+          Option.match(info.mtime, { onNone: () => true, onSome: (m) => now - m.getTime() >= Duration.toMillis(grace) })
+        ),
+        Effect.flatMap((stale) => (stale ? Effect.as(fs.remove(file), 1) : Effect.succeed(0))),
+        Effect.catchAll((error) =>
+          // Gone already: renamed by the write that owned it, or removed by another process's sweep.
+          error._tag === "SystemError" && error.reason === "NotFound"
+            ? Effect.succeed(0)
+            : Effect.as(Effect.logWarning("Could not remove an unfinished audio file", error.message), 0)
+        )
+      )
+
+    // Only where the store writes, `{task}/{file}`: two directory levels, never a walk of the whole tree.
+    const sweepPartials = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      // No directory yet, or entries that are not task directories: nothing of ours to remove there.
+      const tasks = yield* Effect.orElseSucceed(fs.readDirectory(base), () => [])
+      const removed = yield* Effect.forEach(
+        tasks,
+        (task) =>
+          Effect.orElseSucceed(fs.readDirectory(path.join(base, task)), () => []).pipe(
+            Effect.flatMap((names) =>
+              Effect.forEach(
+                names.filter((name) => name.endsWith(PARTIAL)),
+                (name) => removeIfStale(path.join(base, task, name), now)
+              )
+            )
+          ),
+        { concurrency: 8 }
+      )
+      const count = removed.flat().reduce((sum: number, n) => sum + n, 0)
+      if (count > 0) {
+        yield* Effect.logInfo(`Removed ${count} unfinished audio file(s)`).pipe(Effect.annotateLogs({ removed: count }))
+      }
+    })
+
+    // In the background, so that a large AUDIO_DIR does not hold up start-up; twice, so that the partial files of a
+    // run that crashed just before this one (too recent for the first pass) go too.
+    yield* sweepPartials.pipe(
+      Effect.zipRight(Effect.sleep(grace)),
+      Effect.zipRight(sweepPartials),
+      Effect.withSpan("AudioStore.sweepPartials"),
+      Effect.forkScoped
+    )
+
     return AudioStore.of({ write, locate })
   })
 
 /** The store under `AUDIO_DIR` (default `./data/audio`). */
-export const layer: Layer.Layer<AudioStore, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> = Layer.effect(
+export const layer: Layer.Layer<AudioStore, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> = Layer.scoped(
   AudioStore,
-  Effect.flatMap(AudioDir, make)
+  Effect.flatMap(AudioDir, (root) => make(root))
 )

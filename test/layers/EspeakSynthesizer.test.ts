@@ -23,4 +23,22 @@ describe("EspeakSynthesizer (real engine)", () => {
       }).pipe(Effect.provide(EspeakSynthesizer.layer)),
     30_000
   )
+
+  it.live(
+    "speaks two segments at once in two engine threads",
+    () =>
+      Effect.gen(function* () {
+        const synthesizer = yield* Synthesizer
+        const [one, two] = yield* Effect.all(
+          [
+            synthesizer.synthesize("The fox ran home.", "en-us", 1),
+            synthesizer.synthesize("The owl flew away.", "en-us", 1)
+          ],
+          { concurrency: 2 }
+        )
+        expect(durationSeconds(one)).toBeGreaterThan(0.5)
+        expect(durationSeconds(two)).toBeGreaterThan(0.5)
+      }).pipe(Effect.provide(EspeakSynthesizer.layerWith({ threads: 2 }))),
+    30_000
+  )
 })
