@@ -1,7 +1,6 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { Config, Layer } from "effect"
-import { createServer } from "node:http"
+import { NodeContext } from "@effect/platform-node"
+import { Layer } from "effect"
 import * as AudioGenerationLive from "../layers/AudioGenerationLive.js"
 import * as AudioStoreFs from "../layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "../layers/EspeakSynthesizer.js"
@@ -11,6 +10,7 @@ import { Api } from "./Api.js"
 import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
+import * as Listener from "./Listener.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 
 /** The API's handlers and error bodies. */
@@ -33,14 +33,12 @@ export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) =>
     Layer.provide(NodeContext.layer)
   )
 
-/** Where the server listens: `HOST` (default 127.0.0.1) and `PORT` (default 8000). */
-export const listen = {
-  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-  port: Config.port("PORT").pipe(Config.withDefault(8000))
-}
-
-/** The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. */
+/**
+ * The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. Every service is
+ * built before the port opens (the outer `provide` is built first), so a request never waits on the speech engine;
+ * the listener answers 503 in the moment between the port opening and the routes being attached.
+ */
 export const ServerLive = HttpAppLive.pipe(
-  Layer.provide(servicesWith(EspeakSynthesizer.layer)),
-  Layer.provide(NodeHttpServer.layerConfig(createServer, listen))
+  Layer.provide(Listener.layerConfig),
+  Layer.provide(servicesWith(EspeakSynthesizer.layer))
 )
