@@ -11,6 +11,7 @@ import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import * as Listener from "./Listener.js"
+import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 
 /** The API's handlers and error bodies. */
@@ -18,10 +19,19 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter])
 )
 
-/** The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. */
+/**
+ * The routes, `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, for whatever
+ * services and `HttpServer` are provided.
+ */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(
+    Methods.layer(Api, [
+      ["/docs", "GET"],
+      ["/openapi.json", "GET"]
+    ])
+  ),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )

@@ -41,3 +41,24 @@ export const trickle = (port: number, head: string, drip?: string, everyMs = 100
   const connected = once(socket, "connect")
   return { closed, connected, received: () => received, stop: () => socket.destroy() }
 }
+
+/**
+ * Sends `parts` on a raw connection, as fast as the server takes them, and answers everything received until the
+ * server closes the connection (send `Connection: close`), or `seconds` have passed.
+ */
+export const exchange = (port: number, parts: Iterable<string | Uint8Array>, seconds = 5) =>
+  new Promise<Closed & { readonly error?: string }>((resolve) => {
+    const started = Date.now()
+    const socket = connect(port, "127.0.0.1")
+    let received = ""
+    let error: string | undefined
+    socket.setEncoding("latin1")
+    socket.on("data", (chunk: string) => (received += chunk))
+    socket.on("error", (e) => (error = e.message))
+    const timer = setTimeout(() => socket.destroy(), seconds * 1000)
+    socket.on("close", () => {
+      clearTimeout(timer)
+      resolve({ afterMs: Date.now() - started, received, ...(error === undefined ? {} : { error }) })
+    })
+    for (const part of parts) socket.write(part)
+  })

@@ -1,0 +1,20 @@
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import type { Headers } from "@effect/platform"
+import { Schema } from "effect"
+
+// The error bodies of the checks made before a request reaches a handler (./Methods.ts), in the same
+// `{ "error", "message" }` shape as every other error of the API.
+
+export class MethodNotAllowed extends Schema.Class<MethodNotAllowed>("MethodNotAllowed")(
+  { error: Schema.tag("MethodNotAllowed"), message: Schema.String },
+  HttpApiSchema.annotations({ status: 405, description: "The path exists, but not with this method; see `Allow`" })
+) {}
+
+/** One of the errors above as a response, for the checks that answer before the API's own error handling. */
+export const respond = <A, I>(
+  schema: Schema.Schema<A, I>,
+  error: A,
+  status: number,
+  headers: Headers.Input = {}
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(Schema.encodeSync(schema)(error), { status, headers })
