@@ -13,6 +13,7 @@ import {
   TaskExpired,
   TaskNotFound
 } from "./ApiErrors.js"
+import { JsonBody } from "./ContentType.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
 
 const taskId = HttpApiSchema.param(
@@ -44,6 +45,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
     HttpApiEndpoint.post("submit", "/api/tasks")
       .setPayload(submitRequest(() => true))
+      .middleware(JsonBody)
       .addSuccess(TaskStatusJson, { status: 202 })
       .addError(PayloadTooLarge)
       .addError(RegistryFull)

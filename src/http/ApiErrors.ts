@@ -1,6 +1,7 @@
 import { HttpApiSchema } from "@effect/platform"
 import { ParseResult, Schema } from "effect"
 import { FinishedStatus, TaskStatus } from "../domain/Task.js"
+import { UnsupportedMediaType } from "./GuardErrors.js"
 
 // Every error body is `{ "error": <stable name>, "message": <a sentence a person can act on>, ... }`.
 // These are the wire forms; handlers translate the domain's errors into them in one place (./Translate.ts).
@@ -105,7 +106,8 @@ const wireErrors = [
   PayloadTooLarge,
   AudioNotFound,
   RouteNotFound,
-  InternalError
+  InternalError,
+  UnsupportedMediaType
 ] as const
 
 export type WireError = InstanceType<(typeof wireErrors)[number]>

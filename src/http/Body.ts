@@ -10,7 +10,7 @@ const tooLarge = () =>
   new PayloadTooLarge({ message: `The request body is over ${MAX_BODY_BYTES} bytes (2 MiB); send fewer segments` })
 
 /**
- * Reads the body as JSON whatever its content type (so `curl -d` works as is), refusing more than
+ * Reads the body as JSON (the endpoint's `JsonBody` middleware has checked its content type), refusing more than
  * `MAX_BODY_BYTES` without keeping past the limit, and answering a malformed body with what is wrong with it.
  */
 export const readJson = (request: HttpServerRequest.HttpServerRequest) =>

@@ -7,6 +7,8 @@ import * as EspeakSynthesizer from "../layers/EspeakSynthesizer.js"
 import { TaskRegistryLive } from "../layers/TaskRegistryLive.js"
 import type { Synthesizer } from "../services/Synthesizer.js"
 import { Api } from "./Api.js"
+import * as ContentType from "./ContentType.js"
+import * as Guards from "./Guards.js"
 import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
@@ -14,9 +16,10 @@ import * as Listener from "./Listener.js"
 import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 
-/** The API's handlers and error bodies. */
+/** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter])
+  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
+  Layer.provide(ContentType.layer)
 )
 
 /**
