@@ -38,7 +38,8 @@ const CORS_METHODS = ["GET", "HEAD", "POST", "DELETE"]
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"])
 
 /** The host name a `Host` header names, normalized as a browser would (lower case, no port), if it is one. */
-const hostName = (host: string) => (URL.canParse(`http://${host}`) ? new URL(`http://${host}`).hostname : undefined)
+const hostName = (host: string) =>
+  URL.canParse(`http://${host}`) ? new URL(`http://${host}`).hostname.replace(/\.$/, "") : undefined
 
 /** Whether a page of `origin` is one of this server's own, reached as `host`. */
 const sameOrigin = (origin: string, host: string) => {

@@ -127,6 +127,7 @@ describe("HTTP: what web pages can do", () => {
       for (const host of [
         "localhost:8000",
         "LOCALHOST",
+        "localhost.:8000",
         "app.localhost:8000",
         "127.0.0.1:8000",
         "[::1]:8000",
