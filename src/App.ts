@@ -1,8 +1,8 @@
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { Config, Layer } from "effect"
-import { createServer } from "node:http"
+import { NodeContext } from "@effect/platform-node"
+import { Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
+import * as Listener from "./http/Listener.js"
 import * as AudioStoreFs from "./layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
@@ -28,14 +28,12 @@ export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   )
 }
 
-/** Where the server listens: `HOST` (default 127.0.0.1) and `PORT` (default 8000). */
-export const listen = {
-  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-  port: Config.port("PORT").pipe(Config.withDefault(8000))
-}
-
-/** The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. */
+/**
+ * The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. Every service is
+ * built before the port opens (the outer `provide` is built first), so a request never waits on the speech engine;
+ * the listener answers 503 in the moment between the port opening and the routes being attached.
+ */
 export const ServerLive = HttpAppLive.pipe(
-  Layer.provide(servicesWith(EspeakSynthesizer.layer)),
-  Layer.provide(NodeHttpServer.layerConfig(createServer, listen))
+  Layer.provide(Listener.layerConfig),
+  Layer.provide(servicesWith(EspeakSynthesizer.layer))
 )

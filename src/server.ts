@@ -2,7 +2,9 @@
 // library user loads neither the server nor the GPL speech engine.
 
 /** The whole server as `npm start` runs it; `servicesWith(engine)` + `HttpAppLive` to compose your own. */
-export { listen, ServerLive, servicesWith } from "./App.js"
+export { ServerLive, servicesWith } from "./App.js"
+/** The node HTTP listener: answers 503 until the app is attached, cuts slow clients off, bounds shutdown. */
+export * as Listener from "./http/Listener.js"
 /** The HTTP API definition (endpoints and wire schemas), for clients derived with `HttpApiClient`. */
 export { Api } from "./http/Api.js"
 /** The routes, docs and error handling, for whatever services and `HttpServer` are provided. */

@@ -14,6 +14,7 @@ import {
   TaskExpiredJson,
   TaskNotFoundJson
 } from "./ApiErrors.js"
+import { JsonBody } from "./ContentType.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
 
 const taskId = HttpApiSchema.param(
@@ -45,6 +46,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
     HttpApiEndpoint.post("submit", "/api/tasks")
       .setPayload(submitRequest(() => true))
+      .middleware(JsonBody)
       .addSuccess(TaskStatusJson, { status: 202 })
       .addError(PayloadTooLarge)
       .addError(RegistryFullJson)

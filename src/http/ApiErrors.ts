@@ -4,6 +4,7 @@ import { RegistryFull, RegistryUnavailable, TaskAlreadyFinished, TaskExpired, Ta
 import { FinishedStatus, TaskStatus } from "../domain/Task.js"
 import { TaskId } from "../domain/TaskId.js"
 import { AudioNotFound } from "../services/AudioStore.js"
+import { UnsupportedMediaType } from "./GuardErrors.js"
 import { isoTime } from "./Wire.js"
 
 // Every error body is `{ "error": <stable name>, "message": <a sentence a person can act on>, ... }`. Errors of the
@@ -169,6 +170,7 @@ export const isApiError = Schema.is(
     PayloadTooLarge,
     RouteNotFound,
     InternalError,
+    UnsupportedMediaType,
     TaskNotFoundJson,
     TaskExpiredJson,
     TaskAlreadyFinishedJson,

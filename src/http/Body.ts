@@ -1,6 +1,7 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Either, Stream } from "effect"
 import { InvalidRequest, PayloadTooLarge } from "./ApiErrors.js"
+import { MAX_JSON_DEPTH, nestedDeeperThan } from "./JsonDepth.js"
 
 /** The largest request body accepted. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -9,8 +10,8 @@ const tooLarge = () =>
   new PayloadTooLarge({ message: `The request body is over ${MAX_BODY_BYTES} bytes (2 MiB); send fewer segments` })
 
 /**
- * Reads the body as JSON whatever its content type (so `curl -d` works as is), refusing more than
- * `MAX_BODY_BYTES` without reading past the limit, and answering a malformed body with what is wrong with it.
+ * Reads the body as JSON (the endpoint's `JsonBody` middleware has checked its content type), refusing more than
+ * `MAX_BODY_BYTES` without keeping past the limit, and answering a malformed body with what is wrong with it.
  */
 export const readJson = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
@@ -18,12 +19,15 @@ export const readJson = (request: HttpServerRequest.HttpServerRequest) =>
     if (declared > MAX_BODY_BYTES) return yield* Effect.fail(tooLarge())
     const chunks = yield* request.stream.pipe(
       Stream.mapError(() => InvalidRequest.body("The request body could not be read")),
-      Stream.runFoldEffect({ size: 0, parts: new Array<Uint8Array>() }, (acc, chunk) => {
-        if (acc.size + chunk.length > MAX_BODY_BYTES) return Effect.fail(tooLarge())
-        acc.parts.push(chunk)
-        return Effect.succeed({ size: acc.size + chunk.length, parts: acc.parts })
+      // Past the limit the rest is read and dropped, not left unread: ending the stream early destroys the socket,
+      // and the client (a chunked body has no length to refuse up front) would get no 413 at all. The server's
+      // request timeout bounds how long a client can keep sending.
+      Stream.runFold({ size: 0, parts: new Array<Uint8Array>() }, (acc, chunk) => {
+        if (acc.size + chunk.length <= MAX_BODY_BYTES) acc.parts.push(chunk)
+        return { size: acc.size + chunk.length, parts: acc.parts }
       })
     )
+    if (chunks.size > MAX_BODY_BYTES) return yield* Effect.fail(tooLarge())
     const bytes = Buffer.concat(chunks.parts)
     if (bytes.length === 0)
       return yield* Effect.fail(InvalidRequest.body("The request body is empty; send a JSON object"))
@@ -33,6 +37,9 @@ export const readJson = (request: HttpServerRequest.HttpServerRequest) =>
     if (Either.isLeft(json)) {
       const reason = json.left instanceof Error ? json.left.message : String(json.left)
       return yield* Effect.fail(InvalidRequest.body(`The request body is not valid JSON: ${reason}`))
+    }
+    if (nestedDeeperThan(MAX_JSON_DEPTH)(json.right)) {
+      return yield* Effect.fail(InvalidRequest.body(`The request body nests more than ${MAX_JSON_DEPTH} levels deep`))
     }
     return json.right
   })

@@ -1,23 +1,34 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
 import { Api } from "./Api.js"
+import * as ContentType from "./ContentType.js"
+import * as Guards from "./Guards.js"
 import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
+import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 
-/** The API's handlers and error bodies. */
+/** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter])
+  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
+  Layer.provide(ContentType.layer)
 )
 
 /**
- * The routes, `/docs`, `/openapi.json` and error handling, served on whatever `HttpServer` is provided; the
- * services the handlers use (`TaskRegistry`, `Synthesizer`, `AudioStore`) come from outside (see `App.ts`).
+ * The routes, `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, served on
+ * whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`, `Synthesizer`, `AudioStore`)
+ * come from outside (see `App.ts`).
  */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(
+    Methods.layer(Api, [
+      ["/docs", "GET"],
+      ["/openapi.json", "GET"]
+    ])
+  ),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )

@@ -36,7 +36,7 @@ describe("TaskRegistryMemory, in-memory specifics", () => {
           // The cap is what binds at this rate, so the count holds steady at it rather than creeping up.
           expect(checkpoints).toEqual([1000, 1000, 1000, 1000, 1000])
         }).pipe(using({ TASK_MAX_RETAINED: "1000", TASK_TOMBSTONES: "5000", TASK_CLEANUP_INTERVAL: "600" })),
-      60_000
+      120_000
     )
   })
 })

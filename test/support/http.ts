@@ -22,10 +22,11 @@ export const serverLayer = (
   env: Record<string, string> = {},
   synthesizer: Layer.Layer<Synthesizer> = TestSynthesizer.layer()
 ) =>
-  HttpAppLive.pipe(
-    L.provide(withEnv(servicesWith(synthesizer), { AUDIO_DIR: tempAudioDir(), TASK_CLEANUP_INTERVAL: "0", ...env })),
-    L.provideMerge(NodeHttpServer.layerTest)
-  )
+  withEnv(HttpAppLive.pipe(L.provide(servicesWith(synthesizer))), {
+    AUDIO_DIR: tempAudioDir(),
+    TASK_CLEANUP_INTERVAL: "0",
+    ...env
+  }).pipe(L.provideMerge(NodeHttpServer.layerTest))
 
 export interface Reply {
   readonly status: number

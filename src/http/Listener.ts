@@ -1,0 +1,130 @@
+import { HttpServer } from "@effect/platform"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import { NodeHttpServer } from "@effect/platform-node"
+import type { Scope } from "effect"
+import { Config, Duration, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
+
+/** Where the server listens and how long it waits on its clients. */
+export interface ListenerOptions {
+  readonly host: string
+  readonly port: number
+  /** From a connection's first byte of a request to the end of its headers. */
+  readonly headersTimeout: Duration.Duration
+  /** From a request's first byte to the end of its body. */
+  readonly requestTimeout: Duration.Duration
+  /** How long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeout: Duration.Duration
+  /** On shutdown, how long requests under way may go on before every connection is closed. */
+  readonly shutdownGrace: Duration.Duration
+}
+
+export const defaults: ListenerOptions = {
+  host: "127.0.0.1",
+  port: 8000,
+  headersTimeout: Duration.seconds(10),
+  requestTimeout: Duration.seconds(30),
+  keepAliveTimeout: Duration.seconds(5),
+  shutdownGrace: Duration.seconds(5)
+}
+
+const seconds = (name: string, fallback: Duration.Duration, description: string) =>
+  Config.number(name).pipe(
+    Config.validate({
+      message: `${name} must be a number of seconds greater than 0`,
+      validation: (n) => Number.isFinite(n) && n > 0
+    }),
+    Config.map(Duration.seconds),
+    Config.withDefault(fallback),
+    Config.withDescription(description)
+  )
+
+/** Reads `HOST`, `PORT` and the `HTTP_*` timeouts from the current `ConfigProvider`. */
+export const fromEnv: Config.Config<ListenerOptions> = Config.all({
+  host: Config.string("HOST").pipe(Config.withDefault(defaults.host)),
+  port: Config.port("PORT").pipe(Config.withDefault(defaults.port)),
+  headersTimeout: seconds("HTTP_HEADERS_TIMEOUT", defaults.headersTimeout, "seconds a client has to send headers"),
+  requestTimeout: seconds("HTTP_REQUEST_TIMEOUT", defaults.requestTimeout, "seconds a client has to send a request"),
+  keepAliveTimeout: seconds("HTTP_KEEPALIVE_TIMEOUT", defaults.keepAliveTimeout, "seconds an idle connection stays"),
+  shutdownGrace: seconds("HTTP_SHUTDOWN_GRACE", defaults.shutdownGrace, "seconds requests may finish on shutdown")
+}).pipe(
+  Config.validate({
+    // Node refuses to start otherwise; say so in the terms of the variables.
+    message: "HTTP_HEADERS_TIMEOUT must not be longer than HTTP_REQUEST_TIMEOUT",
+    validation: (o) => Duration.lessThanOrEqualTo(o.headersTimeout, o.requestTimeout)
+  })
+)
+
+/** Seconds a client is asked to wait when it arrives before the app is ready, or after it has stopped. */
+export const NOT_READY_RETRY_AFTER = 1
+
+const notReady = JSON.stringify({
+  error: "ServiceUnavailable",
+  message: `The server is starting up or shutting down; retry in ${NOT_READY_RETRY_AFTER} second(s)`
+})
+
+/**
+ * The port is open a moment before the app is attached (`HttpApiBuilder.serve` attaches it once the routes are
+ * built), and the app is detached a moment before the port closes. A request in either window would otherwise
+ * wait forever, with no listener to answer it. Every `request` listener sees every request, so this one stands
+ * aside whenever another is attached.
+ */
+const answerWhileDetached = (server: Server) => (_: IncomingMessage, res: ServerResponse) => {
+  if (server.listenerCount("request") > 1) return
+  res.writeHead(503, {
+    "content-type": "application/json",
+    "retry-after": String(NOT_READY_RETRY_AFTER),
+    connection: "close"
+  })
+  res.end(notReady)
+}
+
+/**
+ * Stops accepting connections, closes idle ones, lets requests under way finish for `grace`, then closes whatever
+ * is still open. Node's own `close` waits for every connection to end and stops enforcing the header and request
+ * timeouts meanwhile, so a single client trickling a request would otherwise hold the process for as long as it
+ * liked.
+ */
+const closeWithin = (server: Server, grace: Duration.Duration) =>
+  Effect.async<void>((resume) => {
+    if (!server.listening) return resume(Effect.void)
+    // A keep-alive connection whose response ends during the grace period is idle from then on; close it too.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100)
+    const deadline = setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace))
+    server.close(() => {
+      clearInterval(sweep)
+      clearTimeout(deadline)
+      resume(Effect.void)
+    })
+  })
+
+/**
+ * A node `http` server with the given timeouts, listening on `host`:`port`, that answers 503 while no app is
+ * attached and closes within `shutdownGrace` when its scope closes. `NodeHttpServer.make` does the rest: it
+ * attaches the app's handler on `serve` and detaches it when the app's scope closes.
+ */
+export const make = (options: ListenerOptions): Effect.Effect<HttpServer.HttpServer, ServeError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const headersMillis = Duration.toMillis(options.headersTimeout)
+    const server = createServer({
+      headersTimeout: headersMillis,
+      requestTimeout: Duration.toMillis(options.requestTimeout),
+      keepAliveTimeout: Duration.toMillis(options.keepAliveTimeout),
+      // Node checks both timeouts only this often (every 30 s by default, which would stretch a 10 s limit to up to
+      // 40 s); check often enough that a limit holds to within a quarter of itself.
+      connectionsCheckingInterval: Math.ceil(Math.min(1000, headersMillis / 4))
+    })
+    server.on("request", answerWhileDetached(server))
+    const httpServer = yield* NodeHttpServer.make(() => server, { host: options.host, port: options.port })
+    // Added after `make`'s own finalizer, so it runs first; `make`'s then finds the server closed.
+    yield* Effect.addFinalizer(() => closeWithin(server, options.shutdownGrace))
+    return httpServer
+  })
+
+/** The listener and the platform services that serving over node needs, with options given in code. */
+export const layer = (options: Partial<ListenerOptions> = {}) =>
+  Layer.mergeAll(Layer.scoped(HttpServer.HttpServer, make({ ...defaults, ...options })), NodeHttpServer.layerContext)
+
+/** The listener configured from the `ConfigProvider` (`HOST`, `PORT`, `HTTP_*`). */
+export const layerConfig = Layer.unwrapEffect(Effect.map(fromEnv, layer))
