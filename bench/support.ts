@@ -1,12 +1,11 @@
 import type { Duration } from "effect"
-import { Clock, Effect, Layer, Logger, LogLevel, Schema, Stream } from "effect"
+import { Clock, Effect, Layer, Logger, LogLevel, Schema } from "effect"
 import { CompletedSegment } from "../src/domain/Task.js"
 import * as TaskKind from "../src/domain/TaskKind.js"
 import * as TaskRegistryMemory from "../src/layers/TaskRegistryMemory.js"
 import * as TaskWorkers from "../src/layers/TaskWorkers.js"
 import * as RegistryConfig from "../src/services/RegistryConfig.js"
 import * as TaskHandler from "../src/services/TaskHandler.js"
-import { TaskRegistry } from "../src/services/TaskRegistry.js"
 
 // Small helpers shared by the benchmarks: medians, ratios and tables.
 
@@ -85,10 +84,3 @@ export const registryLayer = (config: Partial<RegistryConfig.RegistryConfigShape
     Layer.provideMerge(TaskRegistryMemory.layer),
     Layer.provide(RegistryConfig.layer(config))
   )
-
-/** Submits a no-op task and waits for it to finish. */
-export const submitToFinished = Effect.gen(function* () {
-  const registry = yield* TaskRegistry
-  const task = yield* registry.submit(Noop, {})
-  return yield* Stream.runLast(registry.watch(task.id))
-})

@@ -3,6 +3,7 @@ import { Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/Listener.js"
+import * as AudioRetention from "./layers/AudioRetention.js"
 import * as AudioStoreFs from "./layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
@@ -21,7 +22,7 @@ import type { Synthesizer } from "./services/Synthesizer.js"
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
-  return workers.pipe(
+  return Layer.merge(workers, AudioRetention.layerConfig).pipe(
     Layer.provideMerge(audio),
     Layer.provideMerge(TaskRegistryMemory.layerConfig),
     Layer.provide(NodeContext.layer)

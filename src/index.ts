@@ -41,6 +41,8 @@ export type {
 export {
   /** A payload its kind's schema cannot encode; the task was not submitted. */
   InvalidPayload,
+  /** Past TASK_MAX_PENDING_WORK units of unfinished work; retry later. */
+  RegistryBusy,
   /** Past TASK_MAX_PENDING unfinished tasks; retry later. */
   RegistryFull,
   /** The task store cannot be reached; nothing changed, retry later. */
@@ -50,7 +52,9 @@ export {
   /** The task finished and its record has expired; carries its tombstone. */
   TaskExpired,
   /** No task with this id is known. */
-  TaskNotFound
+  TaskNotFound,
+  /** A task that alone is more work than TASK_MAX_PENDING_WORK. */
+  TaskTooLarge
 } from "./domain/Errors.js"
 
 /** The pure registry state and its eviction: `evictExpired`, `enforceCap`, `evict`, tombstones, the pending queue. */

@@ -42,6 +42,33 @@ export class RegistryFull extends Schema.TaggedError<RegistryFull>()("RegistryFu
   }
 }
 
+/** The tasks pending or processing already hold as much work as allowed; retry once some have finished. */
+export class RegistryBusy extends Schema.TaggedError<RegistryBusy>()("RegistryBusy", {
+  weight: Schema.NonNegativeInt,
+  pendingWeight: Schema.NonNegativeInt,
+  maxPendingWeight: Schema.NonNegativeInt
+}) {
+  override get message() {
+    return (
+      `The registry already holds ${this.pendingWeight} of at most ${this.maxPendingWeight} units of unfinished ` +
+      `work, and this task needs ${this.weight}; retry later`
+    )
+  }
+}
+
+/** A task that needs more work than the registry ever holds at once: it can never be accepted as it is. */
+export class TaskTooLarge extends Schema.TaggedError<TaskTooLarge>()("TaskTooLarge", {
+  weight: Schema.NonNegativeInt,
+  maxPendingWeight: Schema.NonNegativeInt
+}) {
+  override get message() {
+    return (
+      `This task needs ${this.weight} units of work, more than the ${this.maxPendingWeight} that unfinished tasks ` +
+      `may hold at once; split it into smaller tasks`
+    )
+  }
+}
+
 /** The task store cannot be reached; nothing was changed, and the same call may succeed later. */
 export class RegistryUnavailable extends Schema.TaggedError<RegistryUnavailable>()("RegistryUnavailable", {
   message: Schema.String

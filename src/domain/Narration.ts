@@ -21,5 +21,7 @@ export type NarrationPayload = typeof NarrationPayload.Type
 export const Narration = TaskKind.make({
   name: "narration",
   payload: NarrationPayload,
-  total: (payload) => payload.segments.length
+  total: (payload) => payload.segments.length,
+  // What synthesis time and audio size grow with: the text, not the number of segments.
+  weight: (payload) => payload.segments.reduce((sum, segment) => sum + [...segment.text].length, 0)
 })

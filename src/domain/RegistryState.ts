@@ -32,6 +32,8 @@ export interface RegistryState {
     readonly seqOf: HashMap.HashMap<TaskId, number>
     readonly nextSeq: number
   }
+  /** The weight of every PENDING and PROCESSING task, kept with each change so that admission is O(1). */
+  readonly activeWeight: number
   readonly tombstones: {
     readonly byId: HashMap.HashMap<TaskId, Tombstone>
     readonly order: RedBlackTree.RedBlackTree<number, TaskId>
@@ -49,6 +51,7 @@ export const empty = (options: { readonly tombstoneCapacity: number }): Registry
   tasks: HashMap.empty(),
   finished: RedBlackTree.empty(finishedOrder),
   queue: { byKind: HashMap.empty(), seqOf: HashMap.empty(), nextSeq: 0 },
+  activeWeight: 0,
   tombstones: {
     byId: HashMap.empty(),
     order: RedBlackTree.empty(Order.number),
@@ -56,6 +59,14 @@ export const empty = (options: { readonly tombstoneCapacity: number }): Registry
     capacity: options.tombstoneCapacity
   }
 })
+
+const activeWeightOf = (task: Task): number => (task._tag === "PENDING" || task._tag === "PROCESSING" ? task.weight : 0)
+
+/** The active weight once `task` replaces its previous record: a task holds its weight exactly while active. */
+const reweigh = (state: RegistryState, task: Task): number =>
+  state.activeWeight -
+  Option.match(HashMap.get(state.tasks, task.id), { onNone: () => 0, onSome: activeWeightOf }) +
+  activeWeightOf(task)
 
 const keyOf = (task: FinishedTask): FinishedKey => Data.tuple(task.completedAt, task.id)
 
@@ -108,6 +119,7 @@ export const enqueue =
     return {
       ...state,
       tasks: HashMap.set(state.tasks, task.id, task),
+      activeWeight: reweigh(state, task),
       queue: {
         byKind: HashMap.set(byKind, task.kind, RedBlackTree.insert(queue, nextSeq, task.id)),
         seqOf: HashMap.set(seqOf, task.id, nextSeq),
@@ -135,6 +147,7 @@ export const putRunning =
   (state: RegistryState): RegistryState => ({
     ...state,
     tasks: HashMap.set(state.tasks, task.id, task),
+    activeWeight: reweigh(state, task),
     queue: dequeue(state.queue, task)
   })
 
@@ -144,6 +157,7 @@ export const putFinished =
   (state: RegistryState): RegistryState => ({
     ...state,
     tasks: HashMap.set(state.tasks, task.id, task),
+    activeWeight: reweigh(state, task),
     finished: RedBlackTree.insert(state.finished, keyOf(task), task),
     queue: dequeue(state.queue, task)
   })

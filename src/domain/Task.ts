@@ -31,10 +31,14 @@ const common = {
   version: Schema.Int.pipe(Schema.positive())
 }
 
-/** What an active task still needs to run: its payload in the kind's encoded (JSON) form, and claims so far. */
+/**
+ * What an active task still needs to run: its payload in the kind's encoded (JSON) form, claims so far, and how
+ * much work it is (its kind's weight), which it holds against the registry's admission limit while active.
+ */
 const work = {
   payload: Schema.Unknown,
-  attempts: Schema.NonNegativeInt
+  attempts: Schema.NonNegativeInt,
+  weight: Schema.NonNegativeInt
 }
 
 const outcomes = {
@@ -120,8 +124,9 @@ export const pending = (fields: {
   readonly kind: string
   readonly payload: unknown
   readonly total: number
+  readonly weight?: number
   readonly createdAt: number
-}): Pending => new Pending({ ...fields, version: 1, attempts: 0 }, trusted)
+}): Pending => new Pending({ weight: fields.total, ...fields, version: 1, attempts: 0 }, trusted)
 
 /** The fields every state shares, moved on by one version. */
 const next = (task: Task) => ({
@@ -145,6 +150,7 @@ export const start =
               ...next(task),
               payload: task.payload,
               attempts: task.attempts + 1,
+              weight: task.weight,
               claim,
               startedAt: now,
               completedSegments: [],
@@ -242,5 +248,7 @@ export const release =
   () =>
   (task: Task): Either.Either<Pending, InvalidTransition> =>
     task._tag === "PROCESSING"
-      ? Either.right(new Pending({ ...next(task), payload: task.payload, attempts: task.attempts }, trusted))
+      ? Either.right(
+          new Pending({ ...next(task), payload: task.payload, attempts: task.attempts, weight: task.weight }, trusted)
+        )
       : refuse(task, "release")

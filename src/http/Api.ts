@@ -7,12 +7,14 @@ import {
   InternalError,
   InvalidRequest,
   PayloadTooLarge,
+  RegistryBusyJson,
   RegistryFullJson,
   RegistryUnavailableJson,
   RouteNotFound,
   TaskAlreadyFinishedJson,
   TaskExpiredJson,
-  TaskNotFoundJson
+  TaskNotFoundJson,
+  TaskTooLargeJson
 } from "./ApiErrors.js"
 import { JsonBody } from "./ContentType.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
@@ -50,6 +52,8 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(TaskStatusJson, { status: 202 })
       .addError(PayloadTooLarge)
       .addError(RegistryFullJson)
+      .addError(RegistryBusyJson)
+      .addError(TaskTooLargeJson)
       .annotate(OpenApi.Summary, "Submit a batch of segments to narrate; answers at once with the PENDING task")
   )
   .add(

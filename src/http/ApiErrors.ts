@@ -1,6 +1,14 @@
 import { HttpApiSchema } from "@effect/platform"
 import { DateTime, ParseResult, Schema } from "effect"
-import { RegistryFull, RegistryUnavailable, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
+import {
+  RegistryBusy,
+  RegistryFull,
+  RegistryUnavailable,
+  TaskAlreadyFinished,
+  TaskExpired,
+  TaskNotFound,
+  TaskTooLarge
+} from "../domain/Errors.js"
 import { FinishedStatus, TaskStatus } from "../domain/Task.js"
 import { TaskId } from "../domain/TaskId.js"
 import { AudioNotFound } from "../services/AudioStore.js"
@@ -83,6 +91,44 @@ export const RegistryFullJson = wire(RegistryFull, body("RegistryFull", { max_pe
   encode: (e) => ({ error: "RegistryFull" as const, message: e.message, max_pending: e.maxPending }),
   decode: (b) => new RegistryFull({ maxPending: b.max_pending })
 })
+
+export const RegistryBusyJson = wire(
+  RegistryBusy,
+  body("RegistryBusy", {
+    weight: Schema.NonNegativeInt,
+    pending_weight: Schema.NonNegativeInt,
+    max_pending_weight: Schema.NonNegativeInt
+  }),
+  {
+    status: 503,
+    description: "Unfinished tasks hold as much work as allowed (TASK_MAX_PENDING_WORK); retry after `Retry-After`",
+    encode: (e) => ({
+      error: "RegistryBusy" as const,
+      message: e.message,
+      weight: e.weight,
+      pending_weight: e.pendingWeight,
+      max_pending_weight: e.maxPendingWeight
+    }),
+    decode: (b) =>
+      new RegistryBusy({ weight: b.weight, pendingWeight: b.pending_weight, maxPendingWeight: b.max_pending_weight })
+  }
+)
+
+export const TaskTooLargeJson = wire(
+  TaskTooLarge,
+  body("TaskTooLarge", { weight: Schema.NonNegativeInt, max_pending_weight: Schema.NonNegativeInt }),
+  {
+    status: 413,
+    description: "The batch alone is more work (characters) than the server holds at once; split it",
+    encode: (e) => ({
+      error: "TaskTooLarge" as const,
+      message: e.message,
+      weight: e.weight,
+      max_pending_weight: e.maxPendingWeight
+    }),
+    decode: (b) => new TaskTooLarge({ weight: b.weight, maxPendingWeight: b.max_pending_weight })
+  }
+)
 
 export const RegistryUnavailableJson = wire(RegistryUnavailable, body("RegistryUnavailable", {}), {
   status: 503,
@@ -175,6 +221,8 @@ export const isApiError = Schema.is(
     TaskExpiredJson,
     TaskAlreadyFinishedJson,
     RegistryFullJson,
+    RegistryBusyJson,
+    TaskTooLargeJson,
     RegistryUnavailableJson,
     AudioNotFoundJson
   )

@@ -94,7 +94,8 @@ export const HealthJson = Schema.Struct({
     processing: Schema.Int,
     finished: Schema.Int,
     tombstones: Schema.Int
-  })
+  }),
+  audio: Schema.Struct({ bytes: Schema.Int, tasks: Schema.Int })
 })
 
 export const VoicesJson = Schema.Struct({ default: Schema.String, voices: Schema.Array(Schema.String) })

@@ -1,12 +1,26 @@
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import type { ConfigError } from "effect"
-import { Clock, Config, Duration, Effect, Exit, Layer, Option, Predicate } from "effect"
+import {
+  Array as Arr,
+  Clock,
+  Config,
+  Duration,
+  Effect,
+  Exit,
+  HashMap,
+  Layer,
+  Option,
+  Order,
+  Predicate,
+  Ref
+} from "effect"
 import { getSystemErrorMap } from "node:util"
 import { isSegmentId } from "../domain/Segment.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { Speech } from "../domain/Wav.js"
 import { durationSeconds, encodeWav } from "../domain/Wav.js"
+import type { AudioHolding } from "../services/AudioStore.js"
 import { AudioNotFound, AudioStore, AudioStoreError } from "../services/AudioStore.js"
 
 /** The directory audio is written under. */
@@ -24,6 +38,15 @@ export interface AudioStoreFsOptions {
 }
 
 const PARTIAL = ".partial"
+
+/** One task's files (segment id → bytes) and when the last of them was written. */
+interface Held {
+  readonly files: HashMap.HashMap<string, number>
+  readonly bytes: number
+  readonly lastWrite: number
+}
+
+const holdingOrder = Order.mapInput(Order.number, (h: AudioHolding) => h.lastWrite)
 
 /**
  * Says what failed without the path: Node's messages name the absolute path on the server, which a client has no
@@ -48,6 +71,23 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
     const path = yield* Path.Path
     const base = path.resolve(root)
     const grace = Duration.decode(options.partialGrace ?? "1 minute")
+    // What is on disk, per task: kept as files are written and removed, so that usage never needs a scan.
+    const held = yield* Ref.make(HashMap.empty<string, Held>())
+
+    const record = (taskId: string, segmentId: string, bytes: number, at: number) =>
+      Ref.update(held, (map) => {
+        const before = Option.getOrElse(HashMap.get(map, taskId), () => ({
+          files: HashMap.empty<string, number>(),
+          bytes: 0,
+          lastWrite: at
+        }))
+        const replaced = Option.getOrElse(HashMap.get(before.files, segmentId), () => 0)
+        return HashMap.set(map, taskId, {
+          files: HashMap.set(before.files, segmentId, bytes),
+          bytes: before.bytes - replaced + bytes,
+          lastWrite: Math.max(before.lastWrite, at)
+        })
+      })
 
     const fileOf = (taskId: TaskId, segmentId: string): string | undefined => {
       // Segment ids are validated at the API; this is the store's own guard, so no caller can escape its root.
@@ -77,7 +117,9 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
     const write = Effect.fn("AudioStore.write")(function* (taskId: TaskId, segmentId: string, speech: Speech) {
       const file = fileOf(taskId, segmentId)
       if (file === undefined) return yield* new AudioStoreError({ message: `Unsafe segment id: ${segmentId}` })
-      yield* writeFile(file, encodeWav(speech)).pipe(
+      const bytes = encodeWav(speech)
+      yield* writeFile(file, bytes).pipe(
+        Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => record(taskId, segmentId, bytes.length, now))),
         Effect.mapError(
           (error) =>
             new AudioStoreError({
@@ -144,7 +186,72 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
       Effect.forkScoped
     )
 
-    return AudioStore.of({ write, locate })
+    const usage = Effect.map(Ref.get(held), (map) => ({
+      bytes: Arr.reduce(HashMap.toValues(map), 0, (sum, h) => sum + h.bytes),
+      tasks: HashMap.size(map)
+    }))
+
+    const holdings = Effect.map(Ref.get(held), (map) =>
+      Arr.sort(
+        Arr.map(HashMap.toEntries(map), ([taskId, h]) => ({ taskId, bytes: h.bytes, lastWrite: h.lastWrite })),
+        holdingOrder
+      )
+    )
+
+    const remove = (taskId: string) =>
+      Effect.gen(function* () {
+        const freed = Option.match(HashMap.get(yield* Ref.get(held), taskId), {
+          onNone: () => 0,
+          onSome: (h) => h.bytes
+        })
+        const dir = path.resolve(base, taskId)
+        // The store's own guard, as for files: only a directory directly under its root.
+        if (path.dirname(dir) !== base) return yield* new AudioStoreError({ message: `Unsafe task id: ${taskId}` })
+        yield* fs
+          .remove(dir, { recursive: true, force: true })
+          .pipe(
+            Effect.mapError(
+              (e) => new AudioStoreError({ message: `Could not remove the audio of a task: ${describe(e)}` })
+            )
+          )
+        yield* Ref.update(held, HashMap.remove(taskId))
+        return freed
+      })
+
+    /** What an earlier run left on disk: each task directory's WAV files, their sizes, and the newest one's time. */
+    const index = Effect.gen(function* () {
+      const tasks = yield* Effect.orElseSucceed(fs.readDirectory(base), () => [])
+      yield* Effect.forEach(
+        tasks,
+        (task) =>
+          Effect.orElseSucceed(fs.readDirectory(path.join(base, task)), () => []).pipe(
+            Effect.flatMap((names) =>
+              Effect.forEach(
+                names.filter((name) => name.endsWith(".wav")),
+                (name) =>
+                  fs.stat(path.join(base, task, name)).pipe(
+                    Effect.flatMap((info) =>
+                      record(
+                        task,
+                        name.slice(0, -".wav".length),
+                        Number(info.size),
+                        Option.match(info.mtime, { onNone: () => 0, onSome: (m) => m.getTime() })
+                      )
+                    ),
+                    Effect.ignore
+                  ),
+                { discard: true }
+              )
+            )
+          ),
+        { concurrency: 8, discard: true }
+      )
+    })
+    // In the background, like the sweep: a large AUDIO_DIR does not hold up start-up; meanwhile usage counts what
+    // has been written since.
+    yield* index.pipe(Effect.withSpan("AudioStore.index"), Effect.forkScoped)
+
+    return AudioStore.of({ write, locate, usage, holdings, remove })
   })
 
 /** The store under `AUDIO_DIR` (default `./data/audio`). */

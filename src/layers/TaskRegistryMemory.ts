@@ -15,7 +15,15 @@ import {
   Schema,
   Stream
 } from "effect"
-import { InvalidPayload, RegistryFull, TaskAlreadyFinished, TaskExpired, TaskNotFound } from "../domain/Errors.js"
+import {
+  InvalidPayload,
+  RegistryBusy,
+  RegistryFull,
+  TaskAlreadyFinished,
+  TaskExpired,
+  TaskNotFound,
+  TaskTooLarge
+} from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { applyReport, settle } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
@@ -23,6 +31,7 @@ import type { InvalidTransition } from "../domain/Task.js"
 import * as Task from "../domain/Task.js"
 import { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
+import { weightOf } from "../domain/TaskKind.js"
 import type { ConfigError } from "effect"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../services/RegistryConfig.js"
@@ -126,6 +135,10 @@ export const make = Effect.gen(function* () {
       const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
         Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
       )
+      const weight = weightOf(kind, payload)
+      if (weight > config.maxPendingWork) {
+        return yield* new TaskTooLarge({ weight, maxPendingWeight: config.maxPendingWork })
+      }
       const now = yield* Clock.currentTimeMillis
       // Task ids are unguessable (crypto-random) because knowing one is enough to read or cancel the task.
       const task = Task.pending({
@@ -133,12 +146,22 @@ export const make = Effect.gen(function* () {
         kind: kind.name,
         payload: encoded,
         total: kind.total(payload),
+        weight,
         createdAt: now
       })
-      const accepted = yield* modify(now, (s): Step<boolean> =>
-        State.activeCount(s) >= config.maxPending ? [false, s] : [true, State.enqueue(task)(s), task]
+      const refused = yield* modify(now, (s): Step<Option.Option<RegistryFull | RegistryBusy>> =>
+        State.activeCount(s) >= config.maxPending
+          ? [Option.some(new RegistryFull({ maxPending: config.maxPending })), s]
+          : s.activeWeight + weight > config.maxPendingWork
+            ? [
+                Option.some(
+                  new RegistryBusy({ weight, pendingWeight: s.activeWeight, maxPendingWeight: config.maxPendingWork })
+                ),
+                s
+              ]
+            : [Option.none(), State.enqueue(task)(s), task]
       )
-      if (!accepted) return yield* new RegistryFull({ maxPending: config.maxPending })
+      if (Option.isSome(refused)) return yield* refused.value
       return task
     }).pipe(Effect.withSpan("TaskRegistry.submit", { attributes: { kind: kind.name } }))
 
@@ -184,7 +207,10 @@ export const make = Effect.gen(function* () {
   const watch = (id: TaskId) =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
-        // Subscribe before reading, so that no change between the read and the subscription is missed.
+        // A finished task is its own last snapshot: no need to hear of changes.
+        const now = yield* get(id)
+        if (Task.isFinished(now)) return Stream.make(now)
+        // Subscribe, then read again, so that no change between the read and the subscription is missed.
         const subscription = yield* PubSub.subscribe(changes)
         const first = yield* get(id)
         if (Task.isFinished(first)) return Stream.make(first)
@@ -255,12 +281,11 @@ export const make = Effect.gen(function* () {
   const finish = (claimed: Task.Processing, outcome: RunOutcome) => moveClaimed(claimed, (now) => settle(outcome, now))
 
   const onLost = (claimed: Task.Processing, stop: Effect.Effect<void>) =>
-    Effect.acquireRelease(Ref.update(claims, HashMap.set(claimed.claim, stop)), () =>
-      Ref.update(claims, HashMap.remove(claimed.claim))
-    ).pipe(
+    Ref.update(claims, HashMap.set(claimed.claim, stop)).pipe(
       // Registered before this read, so that a cancel is either seen here or runs `stop` itself.
       Effect.zipRight(Ref.get(state)),
-      Effect.flatMap((s) => (Option.exists(State.lookup(claimed.id)(s), holds(claimed)) ? Effect.void : stop))
+      Effect.flatMap((s) => (Option.exists(State.lookup(claimed.id)(s), holds(claimed)) ? Effect.void : stop)),
+      Effect.as(Ref.update(claims, HashMap.remove(claimed.claim)))
     )
 
   const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) => Queue.take(subscription))

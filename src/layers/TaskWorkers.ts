@@ -57,9 +57,9 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
           )
         )
         yield* Deferred.succeed(running, fiber)
-        const waited = yield* Effect.scoped(
-          Effect.zipRight(queue.onLost(claim, stop), restore(Fiber.await(fiber)))
-        ).pipe(Effect.exit)
+        const unwatch = yield* queue.onLost(claim, stop)
+        const waited = yield* Effect.exit(restore(Fiber.await(fiber)))
+        yield* unwatch
         // The worker itself being interrupted means its process is stopping, not that the task was cancelled.
         const stopping = waited._tag === "Failure"
         const exit = stopping ? yield* Fiber.interrupt(fiber) : waited.value

@@ -16,7 +16,23 @@ export class AudioNotFound extends Schema.TaggedError<AudioNotFound>()("AudioNot
   }
 }
 
-/** Where generated audio lives: one WAV file per segment, `{task_id}/{segment_id}.wav`. Audio outlives records. */
+/** The audio one task has on disk, and when its last file was written (about when the task finished). */
+export interface AudioHolding {
+  readonly taskId: string
+  readonly bytes: number
+  readonly lastWrite: number
+}
+
+/** What the store holds: bytes on disk and the tasks they belong to. */
+export interface AudioUsage {
+  readonly bytes: number
+  readonly tasks: number
+}
+
+/**
+ * Where generated audio lives: one WAV file per segment, `{task_id}/{segment_id}.wav`. Audio outlives records, until
+ * the retention policy (see `AudioRetention`) removes it.
+ */
 export class AudioStore extends Context.Tag("storyflow/AudioStore")<
   AudioStore,
   {
@@ -24,5 +40,11 @@ export class AudioStore extends Context.Tag("storyflow/AudioStore")<
     readonly write: (taskId: TaskId, segmentId: string, speech: Speech) => Effect.Effect<number, AudioStoreError>
     /** The file's path on disk, once it exists. */
     readonly locate: (taskId: TaskId, segmentId: string) => Effect.Effect<string, AudioNotFound>
+    /** Bytes and tasks held, kept as files are written and removed (no scan). */
+    readonly usage: Effect.Effect<AudioUsage>
+    /** Every task's audio, the least recently written first. */
+    readonly holdings: Effect.Effect<ReadonlyArray<AudioHolding>>
+    /** Removes all of a task's audio and answers the bytes freed. */
+    readonly remove: (taskId: string) => Effect.Effect<number, AudioStoreError>
   }
 >() {}

@@ -11,6 +11,8 @@ export interface RegistryConfigShape {
   readonly maxRetained: number
   /** PENDING + PROCESSING tasks at most; past it submit fails with `RegistryFull`. */
   readonly maxPending: number
+  /** The most work (kinds' weights: characters for narration) unfinished tasks hold at once; `RegistryBusy` past it. */
+  readonly maxPendingWork: number
   /** Worker fibers in this process, so tasks processed at once; 0 = this process runs no tasks. */
   readonly concurrency: number
   /** Tombstones of evicted tasks kept at most. */
@@ -25,6 +27,7 @@ export const defaults: RegistryConfigShape = {
   cleanupInterval: Duration.minutes(10),
   maxRetained: 1000,
   maxPending: 100,
+  maxPendingWork: 250_000,
   concurrency: 1,
   tombstones: 10_000
 }
@@ -53,6 +56,12 @@ export const fromEnv: Config.Config<RegistryConfigShape> = Config.all({
   cleanupInterval: seconds("TASK_CLEANUP_INTERVAL", defaults.cleanupInterval, "seconds between sweeps; 0 = none"),
   maxRetained: count("TASK_MAX_RETAINED", defaults.maxRetained, 0, "finished records kept at most"),
   maxPending: count("TASK_MAX_PENDING", defaults.maxPending, 1, "pending + processing tasks at most"),
+  maxPendingWork: count(
+    "TASK_MAX_PENDING_WORK",
+    defaults.maxPendingWork,
+    1,
+    "work (characters, for narration) pending + processing tasks hold at most"
+  ),
   concurrency: count("TASK_CONCURRENCY", defaults.concurrency, 0, "worker fibers (tasks processed at once); 0 = none"),
   tombstones: count("TASK_TOMBSTONES", defaults.tombstones, 0, "evicted-task tombstones kept")
 })

@@ -22,9 +22,10 @@ export class TaskQueue extends Context.Tag("storyflow/TaskQueue")<
     readonly finish: (claim: Processing, outcome: RunOutcome) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
     /**
      * Runs `stop` as soon as `claim` is no longer current (the task was cancelled, whichever process cancelled it),
-     * at once if it already is not; for as long as the scope is open.
+     * at once if it already is not. Answers the effect that ends the watch, which the worker runs once its handler
+     * has ended.
      */
-    readonly onLost: (claim: Processing, stop: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
+    readonly onLost: (claim: Processing, stop: Effect.Effect<void>) => Effect.Effect<Effect.Effect<void>>
     /**
      * A wait for work, to be made once per worker: the effect it answers completes when a task may have been
      * submitted since the worker's last claim, so that a worker sleeps while there is nothing to do.

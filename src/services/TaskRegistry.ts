@@ -2,11 +2,13 @@ import type { Effect, Stream } from "effect"
 import { Context } from "effect"
 import type {
   InvalidPayload,
+  RegistryBusy,
   RegistryFull,
   RegistryUnavailable,
   TaskAlreadyFinished,
   TaskExpired,
-  TaskNotFound
+  TaskNotFound,
+  TaskTooLarge
 } from "../domain/Errors.js"
 import type { Task, TaskStatus } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
@@ -34,11 +36,15 @@ export interface RegistryStats {
 export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
   TaskRegistry,
   {
-    /** Accepts a task of `kind` and answers its PENDING record at once; a worker runs it when one is free. */
+    /**
+     * Accepts a task of `kind` and answers its PENDING record at once; a worker runs it when one is free. Refused
+     * with `RegistryFull` / `RegistryBusy` while the unfinished tasks are at their limit (of count, of work), and
+     * with `TaskTooLarge` when the task alone is more work than the limit.
+     */
     readonly submit: <Name extends string, A, I>(
       kind: TaskKind<Name, A, I>,
       payload: A
-    ) => Effect.Effect<Task, RegistryFull | InvalidPayload | RegistryUnavailable>
+    ) => Effect.Effect<Task, RegistryFull | RegistryBusy | TaskTooLarge | InvalidPayload | RegistryUnavailable>
     /** The task's current record; `TaskExpired` once it is past the retention period, swept or not. */
     readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | TaskExpired | RegistryUnavailable>
     /** Live records, newest first. */

@@ -169,6 +169,13 @@ describe("the pending queue", () => {
     expect(State.pendingCount(state)).toBe(0)
   })
 
+  it.prop("keeps the active weight equal to the weights of the PENDING and PROCESSING records", [specs], ([list]) => {
+    const state = build(list)
+    const active = Array.from(HashMap.values(state.tasks)).filter(Task.isActive)
+    expect(state.activeWeight).toBe(active.reduce((sum, t) => sum + t.weight, 0))
+    expect(state.activeWeight).toBe(list.filter((s) => s.status === "PENDING" || s.status === "PROCESSING").length)
+  })
+
   it("a cancelled PENDING task leaves the queue; a released one rejoins it at the end", () => {
     const [a, b] = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"].map((id) =>
       Task.pending({ id: TaskId.make(id), kind: "a", payload: null, total: 1, createdAt: 0 })

@@ -72,6 +72,25 @@ describe("HTTP: expiry (TestClock)", () => {
   )
 })
 
+describe("HTTP: audio retention (TestClock)", () => {
+  it.effect("a task evicted and past AUDIO_RETENTION answers 410 for its status and a clean 404 for its audio", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", batch(2))
+      const done = yield* pollUntil(task.body.task_id, "COMPLETED")
+      const health = yield* get("/api/health")
+      expect(health.body.audio.tasks).toBe(1)
+      expect(health.body.audio.bytes).toBeGreaterThan(0)
+      // Retention is applied every minute: past 120 s, at the next application.
+      yield* TestClock.adjust("3 minutes")
+      expect((yield* get(`/api/tasks/${task.body.task_id}`)).status).toBe(410)
+      const audio = yield* get(done.body.completed_segments[0].audio_url)
+      expect(audio.status).toBe(404)
+      expect(audio.body).toMatchObject({ error: "AudioNotFound", task_id: task.body.task_id, segment_id: "s1" })
+      expect((yield* get("/api/health")).body.audio).toEqual({ bytes: 0, tasks: 0 })
+    }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60", AUDIO_RETENTION: "120" })))
+  )
+})
+
 describe("HTTP: audio", () => {
   it.live("serves each segment as audio/wav whose length matches the reported duration", () =>
     Effect.gen(function* () {
@@ -115,7 +134,13 @@ const appWith = (registry: TaskRegistry["Type"]) =>
       Layer.mergeAll(
         Layer.succeed(TaskRegistry, registry),
         TestSynthesizer.layer(),
-        Layer.succeed(AudioStore, { write: () => Effect.die("not used"), locate: () => Effect.die("not used") })
+        Layer.succeed(AudioStore, {
+          write: () => Effect.die("not used"),
+          locate: () => Effect.die("not used"),
+          usage: Effect.succeed({ bytes: 0, tasks: 0 }),
+          holdings: Effect.succeed([]),
+          remove: () => Effect.die("not used")
+        })
       )
     ),
     Layer.provideMerge(NodeHttpServer.layerTest)

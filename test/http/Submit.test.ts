@@ -118,4 +118,19 @@ describe("HTTP: submit validation", () => {
       expect(refused.body.message).toMatch(/retry later/)
     }).pipe(Effect.provide(serverLayer({ TASK_MAX_PENDING: "1" }, TestSynthesizer.layer({ delay: "1 hour" }))))
   )
+
+  it.live("admits by work: 503 RegistryBusy past TASK_MAX_PENDING_WORK characters, 413 for a batch over it alone", () =>
+    Effect.gen(function* () {
+      // batch(1) is one segment of 17 characters.
+      expect((yield* postJson("/api/tasks", batch(1))).status).toBe(202)
+      const busy = yield* postJson("/api/tasks", batch(1))
+      expect(busy.status).toBe(503)
+      expect(busy.headers["retry-after"]).toBe("5")
+      expect(busy.body).toMatchObject({ error: "RegistryBusy", weight: 17, pending_weight: 17, max_pending_weight: 30 })
+      const alone = yield* postJson("/api/tasks", batch(2))
+      expect(alone.status).toBe(413)
+      expect(alone.body).toMatchObject({ error: "TaskTooLarge", weight: 34, max_pending_weight: 30 })
+      expect(alone.body.message).toMatch(/split it/)
+    }).pipe(Effect.provide(serverLayer({ TASK_MAX_PENDING_WORK: "30" }, TestSynthesizer.layer({ delay: "1 hour" }))))
+  )
 })

@@ -1,5 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
+import { AudioStore } from "../../services/AudioStore.js"
 import { Synthesizer } from "../../services/Synthesizer.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../Api.js"
@@ -8,8 +9,11 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
   Effect.gen(function* () {
     const registry = yield* TaskRegistry
     const synthesizer = yield* Synthesizer
+    const store = yield* AudioStore
     return handlers
-      .handle("health", () => Effect.map(registry.stats, (tasks) => ({ status: "ok" as const, tasks })))
+      .handle("health", () =>
+        Effect.zipWith(registry.stats, store.usage, (tasks, audio) => ({ status: "ok" as const, tasks, audio }))
+      )
       .handle("voices", () => Effect.succeed({ default: synthesizer.defaultVoice, voices: synthesizer.voices }))
   })
 )

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { RegistryFull, TaskAlreadyFinished, TaskNotFound } from "../../../src/domain/Errors.js"
+import {
+  RegistryBusy,
+  RegistryFull,
+  TaskAlreadyFinished,
+  TaskNotFound,
+  TaskTooLarge
+} from "../../../src/domain/Errors.js"
 import { TaskId } from "../../../src/domain/TaskId.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import type { RegistryHarness } from "../registry.js"
@@ -116,6 +122,25 @@ export const lifecycleSuite = ({ advance, layer: makeLayer }: RegistryHarness) =
         yield* registry.cancel(first!.id)
         yield* submit(Jobs.instant())
       }).pipe(using({ TASK_MAX_PENDING: "2" }))
+    )
+
+    it.effect("admits by work too: RegistryBusy past TASK_MAX_PENDING_WORK, TaskTooLarge for a task over it", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const gate = newGate()
+        const first = yield* submit(Jobs.gated(gate, 3))
+        const busy = yield* Effect.flip(submit(Jobs.instant(3)))
+        expect(busy).toEqual(new RegistryBusy({ weight: 3, pendingWeight: 3, maxPendingWeight: 5 }))
+        expect(busy.message).toContain("retry later")
+        expect(yield* Effect.flip(submit(Jobs.instant(6)))).toEqual(
+          new TaskTooLarge({ weight: 6, maxPendingWeight: 5 })
+        )
+        // Smaller tasks still fit beside the first.
+        yield* submit(Jobs.instant(2)).pipe(Effect.flatMap((t) => registry.cancel(t.id)))
+        yield* (yield* Gates).open(gate)
+        yield* awaitStatus(first.id, "COMPLETED")
+        yield* awaitStatus((yield* submit(Jobs.instant(5))).id, "COMPLETED")
+      }).pipe(using({ TASK_MAX_PENDING_WORK: "5" }))
     )
 
     it.effect("lists live tasks newest first, by status and up to a limit", () =>
