@@ -20,7 +20,7 @@ export interface AudioRetentionConfig {
 export const defaults: AudioRetentionConfig = {
   // A day of audio: a client has that long to download what it asked for.
   retention: Duration.days(1),
-  // 2 GiB: a busy day's audio (about 6 hours of speech at 22,050 Hz) on a small disk.
+  // 2 GiB: about 13 hours of speech at 22,050 Hz (44 kB a second), a busy day of narration, on a small disk.
   maxBytes: 2 * 1024 ** 3,
   interval: Duration.minutes(1)
 }
