@@ -50,7 +50,7 @@ export class ManualClock implements Clock.Clock {
   }
   readonly currentTimeMillis = Effect.sync(() => this.now)
   unsafeCurrentTimeNanos() {
-    return BigInt(this.now) * 1_000_000n
+    return BigInt(Math.round(this.now * 1_000_000))
   }
   readonly currentTimeNanos = Effect.sync(() => this.unsafeCurrentTimeNanos())
   sleep(_: Duration.Duration): Effect.Effect<void> {

@@ -1,4 +1,5 @@
-import { Deferred, Effect, Fiber, Layer, Option, Schedule } from "effect"
+import { Cause, Deferred, Effect, Fiber, Layer, Option, Schedule } from "effect"
+import type { RegistryUnavailable } from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { outcomeOf } from "../domain/Outcome.js"
 import type { Processing } from "../domain/Task.js"
@@ -7,8 +8,10 @@ import type { RunnableHandler, TaskHandler, TaskProgress } from "../services/Tas
 import * as Handlers from "../services/TaskHandler.js"
 import { TaskQueue } from "../services/TaskQueue.js"
 
-/** How a worker retries a store it cannot reach: quickly at first, then every few seconds, for as long as it takes. */
+/** How a worker retries a store it cannot reach: quickly at first, then every few seconds. */
 const untilReachable = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
+
+const isUnavailable = (e: { readonly _tag: string }): e is RegistryUnavailable => e._tag === "RegistryUnavailable"
 
 /**
  * `TASK_CONCURRENCY` worker fibers, forked in the layer's scope, that run tasks of the given kinds with the
@@ -25,13 +28,19 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
     for (const { name } of kinds) handlers.set(name, yield* Handlers.tag(name))
     const names = [...handlers.keys()]
 
-    /** Retries a step that could not reach the store; the worker owns the claim until it has been recorded. */
+    /**
+     * Retries a step that could not reach the store. Only a failure pays for the schedule (a report is on the path
+     * of every unit of progress), and every wait is interruptible, so that a process whose store is gone still
+     * stops when told to.
+     */
     const persist = <A, E extends { readonly _tag: string }>(step: Effect.Effect<A, E>) =>
-      // Only a failure pays for the retry schedule: a report is on the path of every unit of progress.
       step.pipe(
-        Effect.catchIf(
-          (e) => e._tag === "RegistryUnavailable",
-          () => Effect.retry(step, { schedule: untilReachable, while: (e) => e._tag === "RegistryUnavailable" })
+        Effect.catchIf(isUnavailable, (unavailable) =>
+          Effect.logWarning("The task store cannot be reached; retrying", unavailable).pipe(
+            Effect.zipRight(
+              Effect.interruptible(Effect.retry(step, { schedule: untilReachable, while: isUnavailable }))
+            )
+          )
         )
       )
 
@@ -60,10 +69,11 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
         const unwatch = yield* queue.onLost(claim, stop)
         const waited = yield* Effect.exit(restore(Fiber.await(fiber)))
         yield* unwatch
-        // The worker itself being interrupted means its process is stopping, not that the task was cancelled.
-        const stopping = waited._tag === "Failure"
-        const exit = stopping ? yield* Fiber.interrupt(fiber) : waited.value
-        const outcome: RunOutcome = stopping ? { _tag: "Shutdown" } : outcomeOf(exit)
+        // The worker itself being interrupted means its process is stopping; the handler's own end, if it got there
+        // first, is still what happened to the task.
+        const exit = waited._tag === "Success" ? waited.value : yield* Fiber.interrupt(fiber)
+        const stopped = waited._tag === "Failure" && exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause)
+        const outcome: RunOutcome = stopped ? { _tag: "Shutdown" } : outcomeOf(exit)
         if (outcome._tag === "Failed" && exit._tag === "Failure") {
           yield* Effect.logWarning("Task ended with an error", exit.cause)
         }
@@ -74,7 +84,7 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
     const worker = Effect.gen(function* () {
       const waitForWork = yield* queue.subscribeWork
       // A claimed task is always run and recorded: the claim and what follows it are one uninterruptible region,
-      // in which only the handler itself (and the wait for work) can be interrupted.
+      // in which only the handler itself, the wait for work and the waits between retries can be interrupted.
       const next = Effect.uninterruptibleMask((restore) =>
         persist(queue.claim(names)).pipe(
           Effect.flatMap(
@@ -85,7 +95,13 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
           )
         )
       )
-      return yield* Effect.forever(next)
+      // A defect outside any handler costs the task it happened on, not the worker.
+      const guarded = next.pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logError("A worker failed", cause)
+        )
+      )
+      return yield* Effect.forever(guarded)
     }).pipe(Effect.scoped)
 
     if (names.length === 0) return
