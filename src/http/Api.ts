@@ -12,6 +12,7 @@ import {
   RouteNotFound,
   TaskAlreadyFinishedJson,
   TaskExpiredJson,
+  TaskNoLongerHeldJson,
   TaskNotFoundJson
 } from "./ApiErrors.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
@@ -55,6 +56,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(TaskStatusJson)
       .addError(TaskNotFoundJson)
       .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
       .annotate(OpenApi.Summary, "A task's status and progress; 410 once its record has been cleaned up")
   )
   .add(
@@ -68,6 +70,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(TaskStatusJson)
       .addError(TaskNotFoundJson)
       .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
       .addError(TaskAlreadyFinishedJson)
       .annotate(OpenApi.Summary, "Cancel a pending or running task")
   ) {}

@@ -60,6 +60,34 @@ describe("HTTP: expiry (TestClock)", () => {
       }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60" })))
   )
 
+  it.effect(
+    "answers 410 TaskNoLongerHeld with the creation time once the tombstone is gone too; 404 for any other id",
+    () =>
+      Effect.gen(function* () {
+        yield* TestClock.adjust("3 seconds")
+        const task = yield* postJson("/api/tasks", batch(1))
+        const id = task.body.task_id
+        yield* pollUntil(id, "COMPLETED")
+        yield* TestClock.adjust("61 seconds")
+        yield* postJson("/api/tasks", batch(1))
+        const noLongerHeld = {
+          error: "TaskNoLongerHeld",
+          message:
+            `Task ${id} was created at 1970-01-01T00:00:03.000Z by this service, and its record is no longer held: ` +
+            "it finished and was cleaned up, or the service restarted; any audio it produced remains available",
+          task_id: id,
+          created_at: "1970-01-01T00:00:03.000Z"
+        }
+        expect(task.body.created_at).toBe(noLongerHeld.created_at)
+        expect(yield* get(`/api/tasks/${id}`)).toMatchObject({ status: 410, body: noLongerHeld })
+        expect(yield* del(`/api/tasks/${id}`)).toMatchObject({ status: 410, body: noLongerHeld })
+        for (const unknown of ["00000000-0000-4000-8000-000000000000", crypto.randomUUID()]) {
+          const reply = yield* get(`/api/tasks/${unknown}`)
+          expect(reply).toMatchObject({ status: 404, body: { error: "TaskNotFound", task_id: unknown } })
+        }
+      }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60", TASK_TOMBSTONES: "0" })))
+  )
+
   it.effect("answers 410 once the sweep fiber has run in an otherwise idle server", () =>
     Effect.gen(function* () {
       const task = yield* postJson("/api/tasks", batch(1))
