@@ -7,7 +7,7 @@ import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
 import { AudioStore } from "../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
-import { batch, del, get, getBytes, pollUntil, postJson, serverLayer } from "../support/http.js"
+import { batch, del, get, getBytes, pollUntil, postJson, serverLayer, tempAudioDir } from "../support/http.js"
 import { logCapture } from "../support/logs.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -88,6 +88,23 @@ describe("HTTP: expiry (TestClock)", () => {
       }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60", TASK_TOMBSTONES: "0" })))
   )
 
+  it.effect("answers 410 after a restart over the same AUDIO_DIR for ids issued before it, 404 elsewhere", () => {
+    const dir = tempAudioDir()
+    return Effect.gen(function* () {
+      yield* TestClock.adjust("3 seconds")
+      const before = yield* postJson("/api/tasks", batch(1)).pipe(Effect.provide(serverLayer({ AUDIO_DIR: dir })))
+      const id = before.body.task_id
+      const restarted = yield* get(`/api/tasks/${id}`).pipe(Effect.provide(serverLayer({ AUDIO_DIR: dir })))
+      expect(restarted).toMatchObject({
+        status: 410,
+        body: { error: "TaskNoLongerHeld", task_id: id, created_at: before.body.created_at }
+      })
+      // A server with another key (another AUDIO_DIR): wrong once in 2^26 runs, the odds of a 26-bit tag.
+      const elsewhere = yield* get(`/api/tasks/${id}`).pipe(Effect.provide(serverLayer({ AUDIO_DIR: tempAudioDir() })))
+      expect(elsewhere).toMatchObject({ status: 404, body: { error: "TaskNotFound" } })
+    })
+  })
+
   it.effect("answers 410 once the sweep fiber has run in an otherwise idle server", () =>
     Effect.gen(function* () {
       const task = yield* postJson("/api/tasks", batch(1))
@@ -126,7 +143,10 @@ describe("HTTP: audio", () => {
         `/audio/${id}/nope.wav`,
         `/audio/${id}/s1.mp3`,
         "/audio/not-a-uuid/s1.wav",
-        `/audio/${id}/..%2F..%2Fx.wav`
+        `/audio/${id}/..%2F..%2Fx.wav`,
+        // The task-id key lives in AUDIO_DIR; only `{uuid}/{segment}.wav` files are ever served from there.
+        `/audio/${id}/..%2F.task-id-secret`,
+        `/audio/${id}/..%2F.task-id-secret.wav`
       ]) {
         const reply = yield* get(url)
         expect(reply.status).toBe(404)
