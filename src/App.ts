@@ -7,8 +7,10 @@ import * as AudioRetention from "./layers/AudioRetention.js"
 import * as AudioStoreFs from "./layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
+import * as TaskIdKeyFile from "./layers/TaskIdKeyFile.js"
 import * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
 import * as TaskWorkers from "./layers/TaskWorkers.js"
+import * as RegistryConfig from "./services/RegistryConfig.js"
 import type { Synthesizer } from "./services/Synthesizer.js"
 
 // The composition root: the one module that chooses implementations.
@@ -16,15 +18,21 @@ import type { Synthesizer } from "./services/Synthesizer.js"
 /**
  * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the in-memory
  * registry with its sweep fiber, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
+ * Task ids are signed under `TASK_ID_SECRET` or the key kept in `AUDIO_DIR`, so that ids from before a restart
+ * answer 410 rather than 404.
  * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED) before the engine and
  * the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
+  const registry = TaskRegistryMemory.layerWithTaskIds.pipe(
+    Layer.provide(TaskIdKeyFile.layerConfig),
+    Layer.provideMerge(RegistryConfig.layerFromEnv)
+  )
   return Layer.merge(workers, AudioRetention.layerConfig).pipe(
     Layer.provideMerge(audio),
-    Layer.provideMerge(TaskRegistryMemory.layerConfig),
+    Layer.provideMerge(registry),
     Layer.provide(NodeContext.layer)
   )
 }

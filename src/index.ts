@@ -1,4 +1,4 @@
-/** The task's identifier: a branded UUID. */
+/** The task's identifier: a branded UUID; issued ones are UUIDv8 carrying their creation time, signed. */
 export { TaskId } from "./domain/TaskId.js"
 
 export {
@@ -51,6 +51,8 @@ export {
   TaskAlreadyFinished,
   /** The task finished and its record has expired; carries its tombstone. */
   TaskExpired,
+  /** The id was issued here but neither record nor tombstone is held any more; carries its creation time. */
+  TaskNoLongerHeld,
   /** No task with this id is known. */
   TaskNotFound,
   /** A task that alone is more work than TASK_MAX_PENDING_WORK. */
@@ -80,10 +82,18 @@ export * as TaskHandler from "./services/TaskHandler.js"
 /** The workers' side of a store: claim, report, finish; and the error of a claim that no longer holds. */
 export { ClaimLost, TaskQueue } from "./services/TaskQueue.js"
 
+/** Issues task ids and recognises them later (`make(createdAt)`, `issuedAt(id)`), so that a store can answer 410. */
+export { TaskIds } from "./services/TaskIds.js"
+/** HMAC-signed task ids: `layer(key)`, `layerEphemeral`, `layerConfig` (`TASK_ID_SECRET`, else ephemeral). */
+export * as TaskIdsHmac from "./layers/TaskIdsHmac.js"
+
 /** The registry's configuration service, its defaults and its env-var reader. */
 export * as RegistryConfig from "./services/RegistryConfig.js"
 
-/** The in-memory registry: `layer` (with its sweep fiber; needs a `RegistryConfig`), `layerConfig` (from env). */
+/**
+ * The in-memory registry: `layer` (with its sweep fiber; needs a `RegistryConfig`), `layerWithTaskIds` (ids from the
+ * `TaskIds` you provide, such as a key that outlives the process), `layerConfig` (from env).
+ */
 export * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
 /** `TASK_CONCURRENCY` worker fibers that run tasks of the given kinds: `TaskWorkers.layer(kindA, kindB)`. */
 export * as TaskWorkers from "./layers/TaskWorkers.js"

@@ -21,6 +21,8 @@ export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
 export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
 /** WAV files under `AUDIO_DIR`. */
 export * as AudioStoreFs from "./layers/AudioStoreFs.js"
+/** The server's task ids: signed under `TASK_ID_SECRET`, or under a key kept in `AUDIO_DIR/.task-id-secret`. */
+export * as TaskIdKeyFile from "./layers/TaskIdKeyFile.js"
 /** 16-bit mono PCM audio and its WAV encoding. */
 export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
 /** eSpeak NG in a worker thread: the default speech engine (GPL-3.0). */

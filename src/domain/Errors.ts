@@ -1,8 +1,11 @@
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
 import { EpochMillis, FinishedStatus, TaskStatus } from "./Task.js"
 import { TaskId } from "./TaskId.js"
 
-/** No task with this id was ever known here (or its tombstone has been dropped too). */
+/**
+ * No task with this id is known: no record, no tombstone, and not signed under this service's key (never issued
+ * here, or issued under a key that is gone, such as an ephemeral one before a restart).
+ */
 export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
   taskId: Schema.String
 }) {
@@ -20,6 +23,23 @@ export class TaskExpired extends Schema.TaggedError<TaskExpired>()("TaskExpired"
 }) {
   override get message() {
     return `Task ${this.taskId} finished as ${this.status} and its record has expired`
+  }
+}
+
+/**
+ * The id is one this service issued (its signature verifies), but neither its record nor its tombstone is held any
+ * more: all that can honestly be said is when it was created. Tombstones, while held, are the richer answer.
+ */
+export class TaskNoLongerHeld extends Schema.TaggedError<TaskNoLongerHeld>()("TaskNoLongerHeld", {
+  taskId: TaskId,
+  createdAt: EpochMillis
+}) {
+  override get message() {
+    const created = DateTime.formatIso(DateTime.unsafeMake(this.createdAt))
+    return (
+      `Task ${this.taskId} was created at ${created} by this service, and its record is no longer held: ` +
+      "it finished and was cleaned up, or the service restarted"
+    )
   }
 }
 

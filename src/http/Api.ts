@@ -13,6 +13,7 @@ import {
   RouteNotFound,
   TaskAlreadyFinishedJson,
   TaskExpiredJson,
+  TaskNoLongerHeldJson,
   TaskNotFoundJson,
   TaskTooLargeJson
 } from "./ApiErrors.js"
@@ -61,6 +62,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(TaskStatusJson)
       .addError(TaskNotFoundJson)
       .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
       .annotate(OpenApi.Summary, "A task's status and progress; 410 once its record has been cleaned up")
   )
   .add(
@@ -74,6 +76,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(TaskStatusJson)
       .addError(TaskNotFoundJson)
       .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
       .addError(TaskAlreadyFinishedJson)
       .annotate(OpenApi.Summary, "Cancel a pending or running task")
   ) {}

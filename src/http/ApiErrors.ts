@@ -6,6 +6,7 @@ import {
   RegistryUnavailable,
   TaskAlreadyFinished,
   TaskExpired,
+  TaskNoLongerHeld,
   TaskNotFound,
   TaskTooLarge
 } from "../domain/Errors.js"
@@ -50,20 +51,25 @@ const body = <const Tag extends string, const F extends Schema.Struct.Fields>(ta
 
 export const TaskNotFoundJson = wire(TaskNotFound, body("TaskNotFound", { task_id: Schema.String }), {
   status: 404,
-  description: "No task with this id was ever known",
+  description: "No task with this id is known, and the id is not one this service issued",
   encode: (e) => ({ error: "TaskNotFound" as const, message: e.message, task_id: e.taskId }),
   decode: (b) => new TaskNotFound({ taskId: b.task_id })
 })
+
+// One description for both 410s: an endpoint's response for a status is documented by its first error's description.
+const GONE =
+  "The task existed, and its record has been cleaned up. `TaskExpired` carries its tombstone (how it ended); once " +
+  "that is gone too, or after a restart, `TaskNoLongerHeld` says when it was created (the id carries it, signed)"
 
 export const TaskExpiredJson = wire(
   TaskExpired,
   body("TaskExpired", { task_id: TaskId, status: FinishedStatus, completed_at: TimeIso, evicted_at: TimeIso }),
   {
     status: 410,
-    description: "The task finished and its record has been cleaned up",
+    description: GONE,
     encode: (e) => ({
       error: "TaskExpired" as const,
-      message: `${e.message}; its audio files remain available`,
+      message: e.message,
       task_id: e.taskId,
       status: e.status,
       completed_at: e.completedAt,
@@ -71,6 +77,22 @@ export const TaskExpiredJson = wire(
     }),
     decode: (b) =>
       new TaskExpired({ taskId: b.task_id, status: b.status, completedAt: b.completed_at, evictedAt: b.evicted_at })
+  }
+)
+
+export const TaskNoLongerHeldJson = wire(
+  TaskNoLongerHeld,
+  body("TaskNoLongerHeld", { task_id: TaskId, created_at: TimeIso }),
+  {
+    status: 410,
+    description: GONE,
+    encode: (e) => ({
+      error: "TaskNoLongerHeld" as const,
+      message: e.message,
+      task_id: e.taskId,
+      created_at: e.createdAt
+    }),
+    decode: (b) => new TaskNoLongerHeld({ taskId: b.task_id, createdAt: b.created_at })
   }
 )
 
@@ -219,6 +241,7 @@ export const isApiError = Schema.is(
     UnsupportedMediaType,
     TaskNotFoundJson,
     TaskExpiredJson,
+    TaskNoLongerHeldJson,
     TaskAlreadyFinishedJson,
     RegistryFullJson,
     RegistryBusyJson,

@@ -21,6 +21,7 @@ import {
   RegistryFull,
   TaskAlreadyFinished,
   TaskExpired,
+  TaskNoLongerHeld,
   TaskNotFound,
   TaskTooLarge
 } from "../domain/Errors.js"
@@ -29,16 +30,18 @@ import { applyReport, settle } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
 import type { InvalidTransition } from "../domain/Task.js"
 import * as Task from "../domain/Task.js"
-import { TaskId } from "../domain/TaskId.js"
+import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
 import { weightOf } from "../domain/TaskKind.js"
 import type { ConfigError } from "effect"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../services/RegistryConfig.js"
+import { TaskIds } from "../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
 import type { ListFilter } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import * as Sweeper from "./Sweeper.js"
+import * as TaskIdsHmac from "./TaskIdsHmac.js"
 
 const newestFirst: Order.Order<Task.Task> = Order.combine(
   Order.reverse(Order.mapInput(Order.number, (t: Task.Task) => t.createdAt)),
@@ -50,9 +53,17 @@ const logEvicted = (count: number) =>
     ? Effect.void
     : Effect.logInfo(`Cleaned up ${count} finished task(s)`).pipe(Effect.annotateLogs("evicted", count))
 
-const tombstoneOrNotFound = (state: State.RegistryState, id: TaskId) =>
+/** What a request for a task that is not held answers. */
+type NotHeld = TaskExpired | TaskNoLongerHeld | TaskNotFound
+
+/** Why `id` is not held: its tombstone while there is one, else what its signature says, else not found. */
+const notHeld = (ids: TaskIds["Type"], state: State.RegistryState, id: TaskId): NotHeld =>
   Option.match(State.tombstone(id)(state), {
-    onNone: () => new TaskNotFound({ taskId: id }),
+    onNone: (): NotHeld =>
+      Option.match(ids.issuedAt(id), {
+        onNone: () => new TaskNotFound({ taskId: id }),
+        onSome: (createdAt) => new TaskNoLongerHeld({ taskId: id, createdAt })
+      }),
     onSome: (t) =>
       new TaskExpired({ taskId: t.id, status: t.status, completedAt: t.completedAt, evictedAt: t.evictedAt })
   })
@@ -69,6 +80,7 @@ type Step<A> = readonly [A, State.RegistryState, Task.Task?]
  */
 export const make = Effect.gen(function* () {
   const config = yield* RegistryConfig
+  const ids = yield* TaskIds
   const policy = { thresholdMs: Duration.toMillis(config.cleanupThreshold), maxRetained: config.maxRetained }
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
   const changes = yield* PubSub.unbounded<Task.Task>()
@@ -140,9 +152,9 @@ export const make = Effect.gen(function* () {
         return yield* new TaskTooLarge({ weight, maxPendingWeight: config.maxPendingWork })
       }
       const now = yield* Clock.currentTimeMillis
-      // Task ids are unguessable (crypto-random) because knowing one is enough to read or cancel the task.
+      // The id carries `now`, signed, so that it is recognised after its record and tombstone are gone.
       const task = Task.pending({
-        id: TaskId.make(crypto.randomUUID()),
+        id: yield* ids.make(now),
         kind: kind.name,
         payload: encoded,
         total: kind.total(payload),
@@ -169,7 +181,7 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const s = yield* current(yield* Clock.currentTimeMillis)
       return yield* Option.match(State.lookup(id)(s), {
-        onNone: () => Effect.fail(tombstoneOrNotFound(s, id)),
+        onNone: () => Effect.fail(notHeld(ids, s, id)),
         onSome: Effect.succeed
       })
     })
@@ -188,18 +200,15 @@ export const make = Effect.gen(function* () {
   const cancel = (id: TaskId) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const result = yield* modify(
-        now,
-        (s): Step<Either.Either<Task.Cancelled, TaskNotFound | TaskExpired | TaskAlreadyFinished>> => {
-          const found = State.lookup(id)(s)
-          if (Option.isNone(found)) return [Either.left(tombstoneOrNotFound(s, id)), s]
-          const task = found.value
-          return Either.match(Task.cancel(now, "Cancelled by request")(task), {
-            onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
-            onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s), cancelled]
-          })
-        }
-      )
+      const result = yield* modify(now, (s): Step<Either.Either<Task.Cancelled, NotHeld | TaskAlreadyFinished>> => {
+        const found = State.lookup(id)(s)
+        if (Option.isNone(found)) return [Either.left(notHeld(ids, s, id)), s]
+        const task = found.value
+        return Either.match(Task.cancel(now, "Cancelled by request")(task), {
+          onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
+          onRight: (cancelled) => [Either.right(cancelled), State.putFinished(cancelled)(s), cancelled]
+        })
+      })
       // The record is CANCELLED and published; the worker running it hears of it and stops its handler.
       return yield* result
     }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
@@ -296,17 +305,30 @@ export const make = Effect.gen(function* () {
   }
 })
 
-/** The in-memory store alone, without the sweep fiber, given its configuration. */
-export const layerStore: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig> = Layer.scopedContext(
+/** The in-memory store alone, without the sweep fiber, given its configuration and where its ids come from. */
+export const layerStore: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig | TaskIds> = Layer.scopedContext(
   Effect.map(make, ({ queue, registry }) => Context.make(TaskRegistry, registry).pipe(Context.add(TaskQueue, queue)))
 )
 
-/** The in-memory registry with its sweep fiber, given its configuration. Workers come from `TaskWorkers.layer`. */
-export const layer: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig> = Sweeper.layer.pipe(
-  Layer.provideMerge(layerStore)
+/**
+ * The in-memory registry with its sweep fiber, issuing ids with the `TaskIds` given: one whose key outlives the
+ * process (as the server's does) keeps ids from before a restart recognisable.
+ */
+export const layerWithTaskIds: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig | TaskIds> =
+  Sweeper.layer.pipe(Layer.provideMerge(layerStore))
+
+/**
+ * The in-memory registry with its sweep fiber, given its configuration. Its ids are signed under a key made when it
+ * is built, so nothing more need be provided; use `layerWithTaskIds` to keep ids recognisable across restarts.
+ * Workers come from `TaskWorkers.layer`.
+ */
+export const layer: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig> = layerWithTaskIds.pipe(
+  Layer.provide(TaskIdsHmac.layerEphemeral)
 )
 
-/** The in-memory registry with its sweep fiber, configured from the `ConfigProvider` (environment variables). */
-export const layerConfig: Layer.Layer<TaskRegistry | TaskQueue | RegistryConfig, ConfigError.ConfigError> = layer.pipe(
-  Layer.provideMerge(RegistryConfigLayers.layerFromEnv)
-)
+/**
+ * The in-memory registry with its sweep fiber, configured from the `ConfigProvider` (environment variables): the
+ * `TASK_*` settings, and `TASK_ID_SECRET` as the key of its ids when it is set (else a key made when it is built).
+ */
+export const layerConfig: Layer.Layer<TaskRegistry | TaskQueue | RegistryConfig, ConfigError.ConfigError> =
+  layerWithTaskIds.pipe(Layer.provide(TaskIdsHmac.layerConfig), Layer.provideMerge(RegistryConfigLayers.layerFromEnv))

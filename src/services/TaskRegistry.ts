@@ -7,6 +7,7 @@ import type {
   RegistryUnavailable,
   TaskAlreadyFinished,
   TaskExpired,
+  TaskNoLongerHeld,
   TaskNotFound,
   TaskTooLarge
 } from "../domain/Errors.js"
@@ -45,8 +46,13 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
       kind: TaskKind<Name, A, I>,
       payload: A
     ) => Effect.Effect<Task, RegistryFull | RegistryBusy | TaskTooLarge | InvalidPayload | RegistryUnavailable>
-    /** The task's current record; `TaskExpired` once it is past the retention period, swept or not. */
-    readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | TaskExpired | RegistryUnavailable>
+    /**
+     * The task's current record; `TaskExpired` once it is past the retention period, swept or not, while its
+     * tombstone is held; then `TaskNoLongerHeld` for an id this service issued, and `TaskNotFound` for any other.
+     */
+    readonly get: (
+      id: TaskId
+    ) => Effect.Effect<Task, TaskNotFound | TaskExpired | TaskNoLongerHeld | RegistryUnavailable>
     /** Live records, newest first. */
     readonly list: (filter: ListFilter) => Effect.Effect<ReadonlyArray<Task>, RegistryUnavailable>
     /**
@@ -55,12 +61,14 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
      */
     readonly cancel: (
       id: TaskId
-    ) => Effect.Effect<Task, TaskNotFound | TaskExpired | TaskAlreadyFinished | RegistryUnavailable>
+    ) => Effect.Effect<Task, TaskNotFound | TaskExpired | TaskNoLongerHeld | TaskAlreadyFinished | RegistryUnavailable>
     /**
      * The task's snapshots: the current one first, then one per change (each with a greater `version`), ending
      * after the terminal state. Fails like `get` when the task is not known or has expired.
      */
-    readonly watch: (id: TaskId) => Stream.Stream<Task, TaskNotFound | TaskExpired | RegistryUnavailable>
+    readonly watch: (
+      id: TaskId
+    ) => Stream.Stream<Task, TaskNotFound | TaskExpired | TaskNoLongerHeld | RegistryUnavailable>
     /** Evicts what is due now and answers how many records it removed. */
     readonly sweep: Effect.Effect<number, RegistryUnavailable>
     /** Counts of what the registry holds right now. */

@@ -7,7 +7,7 @@ import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
 import { AudioStore } from "../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
-import { batch, del, get, getBytes, pollUntil, postJson, serverLayer } from "../support/http.js"
+import { batch, del, get, getBytes, pollUntil, postJson, serverLayer, tempAudioDir } from "../support/http.js"
 import { logCapture } from "../support/logs.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -48,7 +48,7 @@ describe("HTTP: expiry (TestClock)", () => {
         expect(gone.status).toBe(410)
         expect(gone.body).toEqual({
           error: "TaskExpired",
-          message: `Task ${id} finished as COMPLETED and its record has expired; its audio files remain available`,
+          message: `Task ${id} finished as COMPLETED and its record has expired`,
           task_id: id,
           status: "COMPLETED",
           completed_at: done.body.completed_at,
@@ -59,6 +59,51 @@ describe("HTTP: expiry (TestClock)", () => {
         expect((yield* get(done.body.completed_segments[0].audio_url)).status).toBe(200)
       }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60" })))
   )
+
+  it.effect(
+    "answers 410 TaskNoLongerHeld with the creation time once the tombstone is gone too; 404 for any other id",
+    () =>
+      Effect.gen(function* () {
+        yield* TestClock.adjust("3 seconds")
+        const task = yield* postJson("/api/tasks", batch(1))
+        const id = task.body.task_id
+        yield* pollUntil(id, "COMPLETED")
+        yield* TestClock.adjust("61 seconds")
+        yield* postJson("/api/tasks", batch(1))
+        const noLongerHeld = {
+          error: "TaskNoLongerHeld",
+          message:
+            `Task ${id} was created at 1970-01-01T00:00:03.000Z by this service, and its record is no longer held: ` +
+            "it finished and was cleaned up, or the service restarted",
+          task_id: id,
+          created_at: "1970-01-01T00:00:03.000Z"
+        }
+        expect(task.body.created_at).toBe(noLongerHeld.created_at)
+        expect(yield* get(`/api/tasks/${id}`)).toMatchObject({ status: 410, body: noLongerHeld })
+        expect(yield* del(`/api/tasks/${id}`)).toMatchObject({ status: 410, body: noLongerHeld })
+        for (const unknown of ["00000000-0000-4000-8000-000000000000", crypto.randomUUID()]) {
+          const reply = yield* get(`/api/tasks/${unknown}`)
+          expect(reply).toMatchObject({ status: 404, body: { error: "TaskNotFound", task_id: unknown } })
+        }
+      }).pipe(Effect.provide(serverLayer({ TASK_CLEANUP_THRESHOLD: "60", TASK_TOMBSTONES: "0" })))
+  )
+
+  it.effect("answers 410 after a restart over the same AUDIO_DIR for ids issued before it, 404 elsewhere", () => {
+    const dir = tempAudioDir()
+    return Effect.gen(function* () {
+      yield* TestClock.adjust("3 seconds")
+      const before = yield* postJson("/api/tasks", batch(1)).pipe(Effect.provide(serverLayer({ AUDIO_DIR: dir })))
+      const id = before.body.task_id
+      const restarted = yield* get(`/api/tasks/${id}`).pipe(Effect.provide(serverLayer({ AUDIO_DIR: dir })))
+      expect(restarted).toMatchObject({
+        status: 410,
+        body: { error: "TaskNoLongerHeld", task_id: id, created_at: before.body.created_at }
+      })
+      // A server with another key (another AUDIO_DIR): wrong once in 2^26 runs, the odds of a 26-bit tag.
+      const elsewhere = yield* get(`/api/tasks/${id}`).pipe(Effect.provide(serverLayer({ AUDIO_DIR: tempAudioDir() })))
+      expect(elsewhere).toMatchObject({ status: 404, body: { error: "TaskNotFound" } })
+    })
+  })
 
   it.effect("answers 410 once the sweep fiber has run in an otherwise idle server", () =>
     Effect.gen(function* () {
@@ -117,7 +162,10 @@ describe("HTTP: audio", () => {
         `/audio/${id}/nope.wav`,
         `/audio/${id}/s1.mp3`,
         "/audio/not-a-uuid/s1.wav",
-        `/audio/${id}/..%2F..%2Fx.wav`
+        `/audio/${id}/..%2F..%2Fx.wav`,
+        // The task-id key lives in AUDIO_DIR; only `{uuid}/{segment}.wav` files are ever served from there.
+        `/audio/${id}/..%2F.task-id-secret`,
+        `/audio/${id}/..%2F.task-id-secret.wav`
       ]) {
         const reply = yield* get(url)
         expect(reply.status).toBe(404)

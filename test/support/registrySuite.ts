@@ -1,6 +1,7 @@
 import { describe } from "@effect/vitest"
 import type { RegistryHarness } from "./registry.js"
 import { evictionSuite } from "./suite/eviction.js"
+import { idsSuite } from "./suite/ids.js"
 import { interruptionSuite } from "./suite/interruption.js"
 import { lifecycleSuite } from "./suite/lifecycle.js"
 import { watchSuite } from "./suite/watch.js"
@@ -12,6 +13,7 @@ import { watchSuite } from "./suite/watch.js"
 export const registrySuite = (name: string, harness: RegistryHarness) =>
   describe(name, () => {
     evictionSuite(harness)
+    idsSuite(harness)
     lifecycleSuite(harness)
     watchSuite(harness)
     interruptionSuite(harness)
