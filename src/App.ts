@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { Layer } from "effect"
+import { ConfigError, Effect, Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/Listener.js"
@@ -16,6 +16,20 @@ import type { Synthesizer } from "./services/Synthesizer.js"
 // The composition root: the one module that chooses implementations.
 
 /**
+ * The configuration, refusing `TASK_CONCURRENCY=0`: tasks in memory can only be run by this process, so a process
+ * without workers would accept tasks that never run.
+ */
+const withWorkers = Effect.filterOrFail(
+  RegistryConfig.fromEnv,
+  (config) => config.concurrency > 0,
+  () =>
+    ConfigError.InvalidData(
+      ["TASK_CONCURRENCY"],
+      "TASK_CONCURRENCY must be 1 or more: with the in-memory registry no other process can run this one's tasks"
+    )
+)
+
+/**
  * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the in-memory
  * registry with its sweep fiber, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
  * Task ids are signed under `TASK_ID_SECRET` or the key kept in `AUDIO_DIR`, so that ids from before a restart
@@ -28,7 +42,7 @@ export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
   const registry = TaskRegistryMemory.layerWithTaskIds.pipe(
     Layer.provide(TaskIdKeyFile.layerConfig),
-    Layer.provideMerge(RegistryConfig.layerFromEnv)
+    Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, withWorkers))
   )
   return Layer.merge(workers, AudioRetention.layerConfig).pipe(
     Layer.provideMerge(audio),

@@ -6,7 +6,7 @@ export {
   Cancelled,
   /** The run ended normally. */
   Completed,
-  /** One segment's audio, as a job reports it. */
+  /** One segment's audio, as a handler reports it. */
   CompletedSegment,
   /** The run failed or died, or every segment failed. */
   Failed,
@@ -22,7 +22,7 @@ export {
   Processing,
   /** Processed segments against the total. */
   progress,
-  /** One segment's failure, as a job reports it. */
+  /** One segment's failure, as a handler reports it. */
   SegmentError,
   /** The task: a tagged union of its five states. */
   Task,
@@ -66,7 +66,7 @@ export { evictExpired } from "./domain/RegistryState.js"
 /** How a run ended and what a worker reports, as data any store can apply. */
 export { ProgressReport, RunOutcome } from "./domain/Outcome.js"
 
-/** A kind of task: a name, a payload schema and its count of progress units. `TaskKind.make({ name, payload, total })`. */
+/** A kind of task: a name, a payload schema, its units of progress and its weight. `TaskKind.make({ name, payload, total, weight? })`. */
 export * as TaskKind from "./domain/TaskKind.js"
 
 /** The registry service and its request types. */

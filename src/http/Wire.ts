@@ -31,7 +31,7 @@ const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
 }
 
 /**
- * The submit body, decoding to the `GenerationRequest` that `AudioGeneration.submit` takes. `isVoice` says which
+ * The submit body, decoding to the `NarrationPayload` that a narration task carries. `isVoice` says which
  * voices the engine has; the API description is built with one that accepts any, the handler with the engine's
  * list. Unknown fields are refused and every problem is reported, not just the first.
  */

@@ -13,11 +13,12 @@ import {
   Option,
   Order,
   Predicate,
-  Ref
+  Ref,
+  Schema
 } from "effect"
 import { getSystemErrorMap } from "node:util"
 import { isSegmentId } from "../domain/Segment.js"
-import type { TaskId } from "../domain/TaskId.js"
+import { TaskId } from "../domain/TaskId.js"
 import type { Speech } from "../domain/Wav.js"
 import { durationSeconds, encodeWav } from "../domain/Wav.js"
 import type { AudioHolding } from "../services/AudioStore.js"
@@ -72,21 +73,24 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
     const base = path.resolve(root)
     const grace = Duration.decode(options.partialGrace ?? "1 minute")
     // What is on disk, per task: kept as files are written and removed, so that usage never needs a scan.
-    const held = yield* Ref.make(HashMap.empty<string, Held>())
+    const held = yield* Ref.make({ byTask: HashMap.empty<string, Held>(), bytes: 0 })
 
     const record = (taskId: string, segmentId: string, bytes: number, at: number) =>
-      Ref.update(held, (map) => {
-        const before = Option.getOrElse(HashMap.get(map, taskId), () => ({
+      Ref.update(held, ({ byTask, bytes: total }) => {
+        const before = Option.getOrElse(HashMap.get(byTask, taskId), () => ({
           files: HashMap.empty<string, number>(),
           bytes: 0,
           lastWrite: at
         }))
         const replaced = Option.getOrElse(HashMap.get(before.files, segmentId), () => 0)
-        return HashMap.set(map, taskId, {
-          files: HashMap.set(before.files, segmentId, bytes),
-          bytes: before.bytes - replaced + bytes,
-          lastWrite: Math.max(before.lastWrite, at)
-        })
+        return {
+          byTask: HashMap.set(byTask, taskId, {
+            files: HashMap.set(before.files, segmentId, bytes),
+            bytes: before.bytes - replaced + bytes,
+            lastWrite: Math.max(before.lastWrite, at)
+          }),
+          bytes: total - replaced + bytes
+        }
       })
 
     const fileOf = (taskId: TaskId, segmentId: string): string | undefined => {
@@ -102,7 +106,8 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
         .remove(partial, { force: true })
         .pipe(Effect.catchAll((error) => Effect.logWarning("Could not remove an unfinished audio file", error.message)))
 
-    const writeFile = (file: string, bytes: Uint8Array) => {
+    /** Writes `bytes` to `file` by way of a partial file; `written` runs in the same uninterruptible step as the rename. */
+    const writeFile = <E>(file: string, bytes: Uint8Array, written: Effect.Effect<void, E>) => {
       const partial = `${file}${PARTIAL}`
       return Effect.gen(function* () {
         yield* fs.makeDirectory(path.dirname(file), { recursive: true })
@@ -110,7 +115,8 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
         // has looked for it. A segment's WAV takes milliseconds to write, so the write runs to its end, and an
         // interruption takes effect right after it, before the rename.
         yield* Effect.uninterruptible(fs.writeFile(partial, bytes))
-        yield* fs.rename(partial, file)
+        // A file on disk that the index does not know of would never be removed by retention.
+        yield* Effect.uninterruptible(Effect.zipRight(fs.rename(partial, file), written))
       }).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removePartial(partial))))
     }
 
@@ -118,8 +124,8 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
       const file = fileOf(taskId, segmentId)
       if (file === undefined) return yield* new AudioStoreError({ message: `Unsafe segment id: ${segmentId}` })
       const bytes = encodeWav(speech)
-      yield* writeFile(file, bytes).pipe(
-        Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => record(taskId, segmentId, bytes.length, now))),
+      const recorded = Effect.flatMap(Clock.currentTimeMillis, (now) => record(taskId, segmentId, bytes.length, now))
+      yield* writeFile(file, bytes, recorded).pipe(
         Effect.mapError(
           (error) =>
             new AudioStoreError({
@@ -186,21 +192,18 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
       Effect.forkScoped
     )
 
-    const usage = Effect.map(Ref.get(held), (map) => ({
-      bytes: Arr.reduce(HashMap.toValues(map), 0, (sum, h) => sum + h.bytes),
-      tasks: HashMap.size(map)
-    }))
+    const usage = Effect.map(Ref.get(held), ({ byTask, bytes }) => ({ bytes, tasks: HashMap.size(byTask) }))
 
-    const holdings = Effect.map(Ref.get(held), (map) =>
+    const holdings = Effect.map(Ref.get(held), ({ byTask }) =>
       Arr.sort(
-        Arr.map(HashMap.toEntries(map), ([taskId, h]) => ({ taskId, bytes: h.bytes, lastWrite: h.lastWrite })),
+        Arr.map(HashMap.toEntries(byTask), ([taskId, h]) => ({ taskId, bytes: h.bytes, lastWrite: h.lastWrite })),
         holdingOrder
       )
     )
 
     const remove = (taskId: string) =>
       Effect.gen(function* () {
-        const freed = Option.match(HashMap.get(yield* Ref.get(held), taskId), {
+        const freed = Option.match(HashMap.get((yield* Ref.get(held)).byTask, taskId), {
           onNone: () => 0,
           onSome: (h) => h.bytes
         })
@@ -214,13 +217,17 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
               (e) => new AudioStoreError({ message: `Could not remove the audio of a task: ${describe(e)}` })
             )
           )
-        yield* Ref.update(held, HashMap.remove(taskId))
+        yield* Ref.update(held, ({ byTask, bytes }) => ({
+          byTask: HashMap.remove(byTask, taskId),
+          bytes: bytes - freed
+        }))
         return freed
       })
 
     /** What an earlier run left on disk: each task directory's WAV files, their sizes, and the newest one's time. */
     const index = Effect.gen(function* () {
-      const tasks = yield* Effect.orElseSucceed(fs.readDirectory(base), () => [])
+      // Only task directories: anything else was not written here, and retention would never remove it.
+      const tasks = (yield* Effect.orElseSucceed(fs.readDirectory(base), () => [])).filter(Schema.is(TaskId))
       yield* Effect.forEach(
         tasks,
         (task) =>

@@ -1,3 +1,4 @@
+import type { ConfigError } from "effect"
 import {
   Array as Arr,
   Clock,
@@ -33,7 +34,6 @@ import * as Task from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
 import { weightOf } from "../domain/TaskKind.js"
-import type { ConfigError } from "effect"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../services/RegistryConfig.js"
 import { TaskIds } from "../services/TaskIds.js"
@@ -71,6 +71,9 @@ const notHeld = (ids: TaskIds["Type"], state: State.RegistryState, id: TaskId): 
 /** Is `claim` still the task's current claim? */
 const holds = (claim: Task.Processing) => (task: Task.Task) => task._tag === "PROCESSING" && task.claim === claim.claim
 
+/** Snapshots a watcher that has stopped reading may fall behind by, per task, before older ones are dropped. */
+const WATCH_BUFFER = 64
+
 /** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
 type Step<A> = readonly [A, State.RegistryState, Task.Task?]
 
@@ -83,7 +86,11 @@ export const make = Effect.gen(function* () {
   const ids = yield* TaskIds
   const policy = { thresholdMs: Duration.toMillis(config.cleanupThreshold), maxRetained: config.maxRetained }
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
-  const changes = yield* PubSub.unbounded<Task.Task>()
+  // Each watched task has a channel of its own, shared by its watchers and dropped when the last one leaves. It is
+  // sliding: a watcher that stops reading holds at most that many snapshots, and the newest is never the one dropped.
+  const channels = yield* Ref.make(
+    HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
+  )
   // "There may be work": each idle worker holds a subscription and needs only the latest signal.
   const work = yield* PubSub.sliding<void>(1)
   // What to do when a claim that a worker is running is lost: stop its handler.
@@ -108,7 +115,8 @@ export const make = Effect.gen(function* () {
           }
         )
         if (changed !== undefined) {
-          yield* PubSub.publish(changes, changed)
+          const channel = HashMap.get(yield* Ref.get(channels), changed.id)
+          if (Option.isSome(channel)) yield* PubSub.publish(channel.value.pubsub, changed)
           if (changed._tag === "PENDING") yield* PubSub.publish(work, undefined)
           // A claim that this change ended (the task was cancelled) is lost: tell the worker that holds it.
           if (previous?._tag === "PROCESSING" && !holds(previous)(changed)) {
@@ -147,7 +155,17 @@ export const make = Effect.gen(function* () {
       const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
         Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
       )
+      const total = kind.total(payload)
       const weight = weightOf(kind, payload)
+      // Kinds are user code: a count that is not a whole number would corrupt the registry's bookkeeping for good.
+      for (const [name, count] of [
+        ["total", total],
+        ["weight", weight]
+      ] as const) {
+        if (!Number.isSafeInteger(count) || count < 0) {
+          return yield* new InvalidPayload({ kind: kind.name, reason: `its ${name} is ${count}, not a whole number` })
+        }
+      }
       if (weight > config.maxPendingWork) {
         return yield* new TaskTooLarge({ weight, maxPendingWeight: config.maxPendingWork })
       }
@@ -157,7 +175,7 @@ export const make = Effect.gen(function* () {
         id: yield* ids.make(now),
         kind: kind.name,
         payload: encoded,
-        total: kind.total(payload),
+        total,
         weight,
         createdAt: now
       })
@@ -213,6 +231,27 @@ export const make = Effect.gen(function* () {
       return yield* result
     }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
 
+  /** The task's channel, for as long as the scope is open: made for its first watcher, dropped after its last. */
+  const channelOf = (id: TaskId) =>
+    Effect.acquireRelease(
+      Effect.flatMap(PubSub.sliding<Task.Task>(WATCH_BUFFER), (fresh) =>
+        Ref.modify(channels, (map) => {
+          const entry = Option.getOrElse(HashMap.get(map, id), () => ({ pubsub: fresh, watchers: 0 }))
+          return [entry.pubsub, HashMap.set(map, id, { ...entry, watchers: entry.watchers + 1 })] as const
+        })
+      ),
+      () =>
+        Ref.update(channels, (map) =>
+          Option.match(HashMap.get(map, id), {
+            onNone: () => map,
+            onSome: (entry) =>
+              entry.watchers <= 1
+                ? HashMap.remove(map, id)
+                : HashMap.set(map, id, { ...entry, watchers: entry.watchers - 1 })
+          })
+        )
+    )
+
   const watch = (id: TaskId) =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
@@ -220,7 +259,7 @@ export const make = Effect.gen(function* () {
         const now = yield* get(id)
         if (Task.isFinished(now)) return Stream.make(now)
         // Subscribe, then read again, so that no change between the read and the subscription is missed.
-        const subscription = yield* PubSub.subscribe(changes)
+        const subscription = yield* PubSub.subscribe(yield* channelOf(id))
         const first = yield* get(id)
         if (Task.isFinished(first)) return Stream.make(first)
         let version = first.version

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, HashMap, Option, RedBlackTree } from "effect"
+import type { RunOutcome } from "../../src/domain/Outcome.js"
+import { settle } from "../../src/domain/Outcome.js"
 import * as State from "../../src/domain/RegistryState.js"
 import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
@@ -169,13 +171,6 @@ describe("the pending queue", () => {
     expect(State.pendingCount(state)).toBe(0)
   })
 
-  it.prop("keeps the active weight equal to the weights of the PENDING and PROCESSING records", [specs], ([list]) => {
-    const state = build(list)
-    const active = Array.from(HashMap.values(state.tasks)).filter(Task.isActive)
-    expect(state.activeWeight).toBe(active.reduce((sum, t) => sum + t.weight, 0))
-    expect(state.activeWeight).toBe(list.filter((s) => s.status === "PENDING" || s.status === "PROCESSING").length)
-  })
-
   it("a cancelled PENDING task leaves the queue; a released one rejoins it at the end", () => {
     const [a, b] = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"].map((id) =>
       Task.pending({ id: TaskId.make(id), kind: "a", payload: null, total: 1, createdAt: 0 })
@@ -189,4 +184,73 @@ describe("the pending queue", () => {
     expect(State.pendingCount(requeued)).toBe(2)
     expect(Option.map(State.nextPending(["a"])(requeued), (t) => t.id)).toEqual(Option.some(b!.id))
   })
+})
+
+const operation = fc.oneof(
+  fc.record({ op: fc.constant("submit" as const), kind: fc.constantFrom("a", "b"), weight: fc.nat(9) }),
+  fc.record({ op: fc.constant("claim" as const), kinds: fc.subarray(["a", "b"]) }),
+  fc.record({ op: fc.constant("cancel" as const), pick: fc.nat() }),
+  fc.record({
+    op: fc.constant("finish" as const),
+    pick: fc.nat(),
+    outcome: fc.constantFrom<RunOutcome>(
+      { _tag: "Succeeded" },
+      { _tag: "Failed", message: "m" },
+      { _tag: "Interrupted" }
+    )
+  }),
+  fc.record({ op: fc.constant("release" as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant("evict" as const), threshold: fc.nat(30), cap: fc.nat(5) })
+)
+
+describe("the registry state as a model", () => {
+  it.prop(
+    "keeps its queue, its finished index and its active weight in agreement with its records, whatever happens",
+    [fc.array(operation, { maxLength: 80 })],
+    ([operations]) => {
+      let state = State.empty({ tombstoneCapacity: 3 })
+      const ids: Array<TaskId> = []
+      const pick = (n: number) =>
+        ids.length === 0 ? undefined : Option.getOrUndefined(State.lookup(ids[n % ids.length]!)(state))
+      const apply = (move: Either.Either<Task.Task, Task.InvalidTransition> | undefined) => {
+        if (move !== undefined && Either.isRight(move)) state = State.put(move.right)(state)
+      }
+      operations.forEach((o, now) => {
+        switch (o.op) {
+          case "submit": {
+            const id = TaskId.make(`00000000-0000-4000-8000-${String(ids.length).padStart(12, "0")}`)
+            ids.push(id)
+            state = State.enqueue(
+              Task.pending({ id, kind: o.kind, payload: null, total: 2, weight: o.weight, createdAt: now })
+            )(state)
+            break
+          }
+          case "claim":
+            apply(Option.getOrUndefined(Option.map(State.nextPending(o.kinds)(state), Task.start(now, `c${now}`))))
+            break
+          case "cancel":
+            apply(Option.getOrUndefined(Option.map(Option.fromNullable(pick(o.pick)), Task.cancel(now, "x"))))
+            break
+          case "finish":
+            apply(Option.getOrUndefined(Option.map(Option.fromNullable(pick(o.pick)), settle(o.outcome, now))))
+            break
+          case "release":
+            apply(Option.getOrUndefined(Option.map(Option.fromNullable(pick(o.pick)), Task.release())))
+            break
+          case "evict":
+            state = State.evict(now, { thresholdMs: o.threshold, maxRetained: o.cap })(state).state
+        }
+        const records = Array.from(HashMap.values(state.tasks))
+        const active = records.filter(Task.isActive)
+        expect(state.activeWeight).toBe(active.reduce((sum, t) => sum + t.weight, 0))
+        expect(State.pendingCount(state)).toBe(records.filter((t) => t._tag === "PENDING").length)
+        expect(State.finishedCount(state)).toBe(records.filter(Task.isFinished).length)
+        let queued = 0
+        for (const [, queue] of state.queue.byKind) queued += RedBlackTree.size(queue)
+        expect(queued).toBe(State.pendingCount(state))
+        expect(indexAgrees(state)).toBe(true)
+      })
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 })

@@ -117,6 +117,15 @@ describe("HTTP: expiry (TestClock)", () => {
   )
 })
 
+describe("HTTP: start-up", () => {
+  it.effect("refuses TASK_CONCURRENCY=0 with the in-memory registry, naming the variable: nothing would run", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(serverLayer({ TASK_CONCURRENCY: "0" }))))
+      expect(String(error)).toContain("TASK_CONCURRENCY must be 1 or more")
+    })
+  )
+})
+
 describe("HTTP: audio retention (TestClock)", () => {
   it.effect("a task evicted and past AUDIO_RETENTION answers 410 for its status and a clean 404 for its audio", () =>
     Effect.gen(function* () {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
+import * as TaskKind from "../../../src/domain/TaskKind.js"
 import {
   RegistryBusy,
   RegistryFull,
@@ -80,9 +81,9 @@ export const lifecycleSuite = ({ advance, layer: makeLayer }: RegistryHarness) =
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
         const gates = yield* Gates
-        const interrupted = newGate("interrupted")
+        const [interrupted, ran] = [newGate("interrupted"), newGate("ran")]
         const running = yield* submit(Jobs.endless(interrupted))
-        const waiting = yield* submit(Jobs.instant())
+        const waiting = yield* submit({ total: 1, steps: [{ _tag: "Open", gate: ran }] })
         yield* awaitStatus(running.id, "PROCESSING")
         const cancelledWaiting = yield* registry.cancel(waiting.id)
         expect(cancelledWaiting._tag === "CANCELLED" && Option.isNone(cancelledWaiting.startedAt)).toBe(true)
@@ -90,14 +91,30 @@ export const lifecycleSuite = ({ advance, layer: makeLayer }: RegistryHarness) =
         expect(cancelledRunning._tag === "CANCELLED" && cancelledRunning.reason).toBe("Cancelled by request")
         // The record is final at once; the worker hears of it and interrupts the handler.
         yield* gates.await(interrupted)
-        // The worker, free again, finds nothing to run: the cancelled PENDING task never starts.
-        yield* awaitStatus(running.id, "CANCELLED")
+        // The worker, free again, runs what comes next, never the cancelled PENDING task.
+        yield* awaitStatus((yield* submit(Jobs.instant())).id, "COMPLETED")
+        expect(yield* gates.isOpen(ran)).toBe(false)
         expect((yield* registry.get(waiting.id))._tag).toBe("CANCELLED")
         expect(yield* Effect.flip(registry.cancel(running.id))).toBeInstanceOf(TaskAlreadyFinished)
         const unknown = TaskId.make("00000000-0000-4000-8000-000000000000")
         expect(yield* Effect.flip(registry.cancel(unknown))).toBeInstanceOf(TaskNotFound)
         expect(yield* Effect.flip(registry.get(unknown))).toBeInstanceOf(TaskNotFound)
       }).pipe(using())
+    )
+
+    it.effect("refuses a kind whose total or weight is not a whole number, with InvalidPayload", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const broken = (count: number) =>
+          TaskKind.make({ name: "test.broken", payload: Schema.Struct({}), total: () => 1, weight: () => count })
+        for (const count of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+          const refused = yield* Effect.flip(registry.submit(broken(count), {}))
+          expect(refused).toMatchObject({ _tag: "InvalidPayload", kind: "test.broken" })
+          expect(refused.message).toContain("weight")
+        }
+        // Nothing was taken: the full limit is still there for a valid task.
+        yield* awaitStatus((yield* submit(Jobs.instant(5))).id, "COMPLETED")
+      }).pipe(using({ TASK_MAX_PENDING_WORK: "5" }))
     )
 
     it.effect("runs at most TASK_CONCURRENCY tasks at once", () =>
