@@ -14,8 +14,16 @@ const NORMAL_RATE = 175
 const engine = await initEspeak()
 const espeak = new engine.eSpeakNGWorker()
 const sampleRate = espeak.get_samplerate()
+// Requests name a language (`en-gb`); the engine loads a voice by its identifier (`gmw/en`): loading some
+// languages by name fails (status 2), so each language is mapped to the first voice that speaks it.
+/** @type {Map<string, string>} */
+const voiceIds = new Map()
+for (const voice of espeak.list_voices()) {
+  for (const language of voice.languages)
+    if (!voiceIds.has(language.name)) voiceIds.set(language.name, voice.identifier)
+}
 /** @type {Array<string>} */
-const voices = [...new Set(espeak.list_voices().flatMap((v) => v.languages.map((l) => l.name)))].sort()
+const voices = [...voiceIds.keys()].sort()
 
 /**
  * Selects `voice` for the next segment; answers why it cannot be used (a refusal, not a fault of the engine), or
@@ -23,8 +31,9 @@ const voices = [...new Set(espeak.list_voices().flatMap((v) => v.languages.map((
  * @param {string} voice
  */
 const selectVoice = (voice) => {
-  if (!voices.includes(voice)) return `Unknown voice: ${voice}`
-  const status = espeak.set_voice(voice)
+  const id = voiceIds.get(voice)
+  if (id === undefined) return `Unknown voice: ${voice}`
+  const status = espeak.set_voice(id)
   return status === 0 ? undefined : `The engine could not load voice ${voice} (status ${status})`
 }
 

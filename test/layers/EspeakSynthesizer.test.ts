@@ -25,6 +25,21 @@ describe("EspeakSynthesizer (real engine)", () => {
   )
 
   it.live(
+    "speaks in every voice it lists (en-gb, fr-fr, pt-pt and others cannot be loaded by their language's name)",
+    () =>
+      Effect.gen(function* () {
+        const synthesizer = yield* Synthesizer
+        const failed: Array<string> = []
+        for (const voice of synthesizer.voices) {
+          const speech = yield* Effect.either(synthesizer.synthesize("Hello.", voice, 1))
+          if (speech._tag === "Left" || durationSeconds(speech.right) === 0) failed.push(voice)
+        }
+        expect(failed).toEqual([])
+      }).pipe(Effect.provide(EspeakSynthesizer.layer)),
+    60_000
+  )
+
+  it.live(
     "speaks two segments at once in two engine threads",
     () =>
       Effect.gen(function* () {
