@@ -12,6 +12,7 @@ import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
+import { withPollingUntraced } from "./Polling.js"
 
 /** The API's handlers and error bodies. */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
@@ -20,6 +21,7 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 
 /** The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
+  withPollingUntraced,
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(ApiLive),
