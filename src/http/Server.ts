@@ -12,11 +12,15 @@ import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
-import { withPollingUntraced } from "./Polling.js"
+import { StatusFastPath, withPollingUntraced } from "./Polling.js"
+import { StatusBodies } from "./StatusBody.js"
 
 /** The API's handlers and error bodies. */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter])
+  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter]),
+  // Built before the middleware above, so that it is the innermost (see ./Polling.ts).
+  Layer.provide(StatusFastPath),
+  Layer.provide(StatusBodies.layer)
 )
 
 /** The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. */

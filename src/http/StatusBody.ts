@@ -1,5 +1,5 @@
 import { HttpServerResponse } from "@effect/platform"
-import { Schema } from "effect"
+import { Context, Layer, Schema } from "effect"
 import type { Task } from "../domain/Task.js"
 import { TaskStatusJson, toTaskStatusJson } from "./Wire.js"
 
@@ -23,4 +23,12 @@ export const makeStatusBodies = () => {
   }
   return (task: Task, status = 200) =>
     HttpServerResponse.uint8Array(bytesOf(task), { status, contentType: "application/json" })
+}
+
+/** The server's one cache of status bodies, shared by the handlers and the status fast path (./Polling.ts). */
+export class StatusBodies extends Context.Tag("storyflow/http/StatusBodies")<
+  StatusBodies,
+  ReturnType<typeof makeStatusBodies>
+>() {
+  static readonly layer = Layer.sync(StatusBodies, makeStatusBodies)
 }

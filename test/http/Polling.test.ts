@@ -1,8 +1,23 @@
-import { HttpServerRequest } from "@effect/platform"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Tracer } from "effect"
-import { statusPollId } from "../../src/http/Polling.js"
-import { batch, get, pollUntil, postJson, serverLayer } from "../support/http.js"
+import { HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { Context } from "effect"
+import { Effect, FastCheck as fc, Layer, ManagedRuntime, Tracer } from "effect"
+import { createServer } from "node:http"
+import { statusFastPath, statusPollId } from "../../src/http/Polling.js"
+import { makeStatusBodies } from "../../src/http/StatusBody.js"
+import { TaskNotFound } from "../../src/domain/Errors.js"
+import * as Task from "../../src/domain/Task.js"
+import { TaskId } from "../../src/domain/TaskId.js"
+import { TaskRegistry } from "../../src/services/TaskRegistry.js"
+import { HttpAppLive, servicesWith } from "../../src/http/Server.js"
+import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
+import type { Known } from "../support/fuzzRequests.js"
+import { idChoice, idText } from "../support/fuzzRequests.js"
+import { batch, get, pollUntil, postJson, serverLayer, tempAudioDir } from "../support/http.js"
+import type { RawReply } from "../support/rawHttp.js"
+import { sendRaw } from "../support/rawHttp.js"
+import { withEnv } from "../support/registry.js"
 
 const request = (method: string, url: string) =>
   HttpServerRequest.fromWeb(new Request(`http://localhost${url}`, { method }))
@@ -25,6 +40,41 @@ describe("status polls", () => {
       expect(statusPollId(request(method, url))).toBeUndefined()
     }
   })
+})
+
+describe("the fast path of a status poll, alone", () => {
+  const id = TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e")
+  const task = new Task.Pending({ id, total: 1, createdAt: 0 })
+  const statusBody = makeStatusBodies()
+  const router = HttpServerResponse.text("from the router")
+  const registry = (get: Context.Tag.Service<typeof TaskRegistry>["get"]) =>
+    TaskRegistry.of({
+      submit: () => Effect.die("not used"),
+      get,
+      list: () => Effect.die("not used"),
+      cancel: () => Effect.die("not used"),
+      sweep: Effect.die("not used"),
+      stats: Effect.die("not used")
+    })
+  const answer = (method: string, url: string, get: Context.Tag.Service<typeof TaskRegistry>["get"]) =>
+    statusFastPath(
+      registry(get),
+      statusBody
+    )(Effect.succeed(router)).pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, request(method, url)))
+
+  it.effect("answers a task it finds with the status handler's response, and leaves the rest to the router", () =>
+    Effect.gen(function* () {
+      const found = () => Effect.succeed(task)
+      expect(yield* answer("GET", `/api/tasks/${id}`, found)).toStrictEqual(statusBody(task))
+      expect(yield* answer("HEAD", `/api/tasks/${id}?x=1`, found)).toStrictEqual(statusBody(task))
+      expect(yield* answer("DELETE", `/api/tasks/${id}`, found)).toBe(router)
+      expect(yield* answer("GET", "/api/tasks/not-a-uuid", found)).toBe(router)
+      expect(yield* answer("GET", `/api/tasks/${id}`, (taskId) => Effect.fail(new TaskNotFound({ taskId })))).toBe(
+        router
+      )
+      expect(yield* answer("GET", `/api/tasks/${id}`, () => Effect.die("the disk caught fire"))).toBe(router)
+    })
+  )
 })
 
 /** A tracer that records the server spans it makes (native ones), so that a test can see which requests had one. */
@@ -72,5 +122,95 @@ describe("tracing of status polls", () => {
       expect(poll?.attributes.get("http.route")).toBe("/api/tasks/:task_id")
       expect(poll?.attributes.get("http.response.status_code")).toBe(200)
     }).pipe(Effect.provide(serverLayer({ HTTP_TRACE_POLLING: "true" }).pipe(Layer.provide(layer))))
+  })
+})
+
+// The fast path of a poll must answer exactly as the router does. Two servers share one registry: one with the
+// fast path (the default), one without (HTTP_TRACE_POLLING=true); every generated poll gets the same answer from
+// both, byte for byte and header for header.
+describe("the fast path of a status poll", () => {
+  const services = ManagedRuntime.make(
+    withEnv(servicesWith(TestSynthesizer.layer()), {
+      AUDIO_DIR: tempAudioDir(),
+      TASK_CLEANUP_INTERVAL: "0",
+      // Small, so that the first task is evicted and answers 410 from its tombstone.
+      TASK_MAX_RETAINED: "2"
+    })
+  )
+  const servers: Array<ManagedRuntime.ManagedRuntime<HttpServer.HttpServer, unknown>> = []
+  const ports = { fast: 0, router: 0 }
+  const known: Known = { taskIds: [], audioPaths: [] }
+  const timeout = { timeoutMs: 5_000 }
+
+  const start = async (env: Record<string, string>) => {
+    const { context } = await services.runtime()
+    // A runtime of its own for each server, so that no layer of one is shared with the other; the registry is.
+    const server = ManagedRuntime.make(
+      withEnv(HttpAppLive, env).pipe(
+        Layer.provideMerge(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 })),
+        Layer.provide(Layer.succeedContext(context))
+      )
+    )
+    servers.push(server)
+    const address = await server.runPromise(Effect.map(HttpServer.HttpServer, (s) => s.address))
+    return address._tag === "TcpAddress" ? address.port : 0
+  }
+
+  const json = (reply: RawReply): unknown => JSON.parse(reply.body.toString("utf8"))
+  const field = (value: unknown, name: string) =>
+    typeof value === "object" && value !== null ? Reflect.get(value, name) : undefined
+
+  beforeAll(async () => {
+    ports.fast = await start({})
+    ports.router = await start({ HTTP_TRACE_POLLING: "true" })
+    const body = (text: string) => new TextEncoder().encode(JSON.stringify({ segments: [{ segment_id: "s1", text }] }))
+    for (const text of ["First.", "Second.", "[fail] Third."]) {
+      const sent = {
+        method: "POST",
+        path: "/api/tasks",
+        headers: { "content-type": "application/json" },
+        body: body(text)
+      }
+      const id = field(json(await sendRaw(ports.fast, sent, timeout)), "task_id")
+      if (typeof id !== "string") throw new Error("submit did not answer a task id")
+      for (let i = 0; i < 100; i++) {
+        const status = field(
+          json(await sendRaw(ports.fast, { method: "GET", path: `/api/tasks/${id}`, headers: {} }, timeout)),
+          "status"
+        )
+        if (status === "COMPLETED" || status === "FAILED") break
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      known.taskIds.push(id)
+    }
+  }, 30_000)
+
+  afterAll(async () => {
+    for (const server of servers) await server.dispose()
+    await services.dispose()
+  })
+
+  it("answers every poll exactly as the router does: 200, 404, 410 and 400 alike", { timeout: 60_000 }, async () => {
+    const seen = new Set<number>()
+    const comparable = (reply: RawReply) => {
+      const { date: _, ...headers } = reply.headers
+      return { status: reply.status, headers, body: reply.body.toString("utf8") }
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        idChoice,
+        fc.constantFrom("GET", "HEAD"),
+        fc.constantFrom("", "?x=1", "?", "/", "#top"),
+        async (id, method, suffix) => {
+          const sent = { method, path: `/api/tasks/${idText(id, known)}${suffix}`, headers: {} }
+          const fast = await sendRaw(ports.fast, sent, timeout)
+          const router = await sendRaw(ports.router, sent, timeout)
+          seen.add(fast.status)
+          expect(comparable(fast)).toEqual(comparable(router))
+        }
+      ),
+      { numRuns: 150, seed: 20261127 }
+    )
+    expect([...seen].sort()).toEqual([200, 400, 404, 410])
   })
 })
