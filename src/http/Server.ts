@@ -1,7 +1,6 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Config, Layer } from "effect"
-import { createServer } from "node:http"
 import * as AudioGenerationLive from "../layers/AudioGenerationLive.js"
 import * as AudioStoreFs from "../layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "../layers/EspeakSynthesizer.js"
@@ -12,20 +11,23 @@ import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
-import { StatusFastPath, withPollingUntraced } from "./Polling.js"
+import * as NodeServer from "./NodeServer.js"
+import { PollIntercept, withPollingUntraced } from "./Polling.js"
 import { StatusBodies } from "./StatusBody.js"
 
 /** The API's handlers and error bodies. */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter]),
-  // Built before the middleware above, so that it is the innermost (see ./Polling.ts).
-  Layer.provide(StatusFastPath),
   Layer.provide(StatusBodies.layer)
 )
 
-/** The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. */
+/**
+ * The routes, `/docs`, `/openapi.json` and error handling, for whatever services and `HttpServer` are provided. On
+ * a `NodeServer` (./NodeServer.ts), status polls of existing tasks are answered ahead of the platform (./Polling.ts).
+ */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
   withPollingUntraced,
+  Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(ApiLive),
@@ -48,5 +50,5 @@ export const listen = {
 /** The whole server: real speech, configuration from the environment, listening on `HOST`:`PORT`. */
 export const ServerLive = HttpAppLive.pipe(
   Layer.provide(servicesWith(EspeakSynthesizer.layer)),
-  Layer.provide(NodeHttpServer.layerConfig(createServer, listen))
+  Layer.provide(NodeServer.layerConfig(listen))
 )

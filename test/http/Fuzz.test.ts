@@ -1,9 +1,9 @@
 import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer, ManagedRuntime, Schema } from "effect"
-import { Agent, createServer } from "node:http"
+import { Agent } from "node:http"
 import { MAX_BODY_BYTES } from "../../src/http/Body.js"
+import * as NodeServer from "../../src/http/NodeServer.js"
 import { HttpAppLive, servicesWith } from "../../src/http/Server.js"
 import { HealthJson, TaskStatusJson } from "../../src/http/Wire.js"
 import { SynthesisError, Synthesizer } from "../../src/services/Synthesizer.js"
@@ -86,7 +86,8 @@ const server = ManagedRuntime.make(
         TASK_CONCURRENCY: "2"
       })
     ),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 }))
+    // The node server of production, so that polls of known tasks take the same path as there.
+    Layer.provideMerge(NodeServer.layer({ host: "127.0.0.1", port: 0 }))
   )
 )
 

@@ -1,11 +1,11 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import type { Layer } from "effect"
 import { Effect, Layer as L } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
+import * as NodeServer from "../../src/http/NodeServer.js"
 import { HttpAppLive, servicesWith } from "../../src/http/Server.js"
 import type { Synthesizer } from "../../src/services/Synthesizer.js"
 import { withEnv } from "./registry.js"
@@ -14,7 +14,8 @@ import { withEnv } from "./registry.js"
 export const tempAudioDir = () => mkdtempSync(join(tmpdir(), "storyflow-audio-"))
 
 /**
- * The real HTTP app on a real socket (a free port on 127.0.0.1), with the test synthesizer unless one is given,
+ * The real HTTP app on a real socket (a free port on 127.0.0.1, on the same kind of node server as in production,
+ * so that polls take the same path), with the test synthesizer unless one is given,
  * configured from `env`. Provides an `HttpClient` whose requests go to that server.
  */
 export const serverLayer = (
@@ -23,7 +24,7 @@ export const serverLayer = (
 ) =>
   HttpAppLive.pipe(
     L.provide(withEnv(servicesWith(synthesizer), { AUDIO_DIR: tempAudioDir(), TASK_CLEANUP_INTERVAL: "0", ...env })),
-    L.provideMerge(NodeHttpServer.layerTest)
+    L.provideMerge(NodeServer.layerTest)
   )
 
 export interface Reply {

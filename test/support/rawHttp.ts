@@ -18,6 +18,8 @@ export interface RawRequest {
 export interface RawReply {
   readonly status: number
   readonly headers: IncomingHttpHeaders
+  /** The header lines as received, in order: name, value, name, value... */
+  readonly rawHeaders: ReadonlyArray<string>
   readonly body: Buffer
 }
 
@@ -61,7 +63,12 @@ export const sendRaw = (port: number, sent: RawRequest, options: RawOptions): Pr
       response.on("error", fail)
       response.on("end", () => {
         clearTimeout(timer)
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(parts) })
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          rawHeaders: response.rawHeaders,
+          body: Buffer.concat(parts)
+        })
       })
     })
     if (sent.body === undefined) {
