@@ -62,16 +62,36 @@ const sameOrigin = (origin: string, host: string) => {
  *   `HttpMiddleware.cors`. Other OPTIONS requests go on to the router (405 with `Allow`), because that middleware
  *   would answer every OPTIONS as a preflight.
  */
-export const make = (options: GuardOptions) => {
-  const origins = new Set(options.corsOrigins)
+/** Whether a `Host` name (without its port) is one this server answers for (see above). */
+export const hostCheck = (options: Pick<GuardOptions, "allowedHosts" | "listenHost">) => {
   const anyHost = options.allowedHosts.includes("*")
   const hosts = new Set([...options.allowedHosts, options.listenHost].map((h) => h.toLowerCase()))
-  const hostAllowed = (name: string) =>
+  return (name: string) =>
     anyHost ||
     isIP(name.replace(/^\[(.*)\]$/, "$1")) !== 0 ||
     name === "localhost" ||
     name.endsWith(".localhost") ||
     hosts.has(name)
+}
+
+/**
+ * Whether a request may skip these checks: it carries no `Origin` (so no CORS headers are due and no page sent it
+ * cross-origin) and its `Host` is one this server answers for. The poll answered ahead of the platform
+ * (./Polling.ts) is only answered so when this holds; any other goes through the checks.
+ */
+export const passes = (options: GuardOptions) => {
+  const hostAllowed = hostCheck(options)
+  return (headers: { readonly host?: string | undefined; readonly origin?: string | undefined }): boolean => {
+    if (headers.origin !== undefined) return false
+    if (headers.host === undefined) return true
+    const name = hostName(headers.host)
+    return name !== undefined && hostAllowed(name)
+  }
+}
+
+export const make = (options: GuardOptions) => {
+  const origins = new Set(options.corsOrigins)
+  const hostAllowed = hostCheck(options)
   const cors = HttpMiddleware.cors({
     allowedOrigins: (origin) => origins.has(origin),
     allowedMethods: CORS_METHODS,

@@ -8,19 +8,24 @@ import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
+import { PollIntercept, withPollingUntraced } from "./Polling.js"
+import { StatusBodies } from "./StatusBody.js"
 
 /** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
-  Layer.provide(ContentType.layer)
+  Layer.provide([ContentType.layer, StatusBodies.layer])
 )
 
 /**
  * The routes, `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, served on
  * whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`, `Synthesizer`, `AudioStore`)
- * come from outside (see `App.ts`).
+ * come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the listener's, status polls of existing
+ * tasks are answered ahead of the platform (./Polling.ts).
  */
 export const HttpAppLive = HttpApiBuilder.serve().pipe(
+  withPollingUntraced,
+  Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(

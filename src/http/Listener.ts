@@ -2,9 +2,9 @@ import { HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Config, Duration, Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { Config, Context, Duration, Effect, Layer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import { InterceptingServer, NodeServer } from "./NodeServer.js"
 
 /** Where the server listens and how long it waits on its clients. */
 export interface ListenerOptions {
@@ -104,10 +104,17 @@ const closeWithin = (server: Server, grace: Duration.Duration) =>
  * attached and closes within `shutdownGrace` when its scope closes. `NodeHttpServer.make` does the rest: it
  * attaches the app's handler on `serve` and detaches it when the app's scope closes.
  */
-export const make = (options: ListenerOptions): Effect.Effect<HttpServer.HttpServer, ServeError, Scope.Scope> =>
+export const make = (
+  options: ListenerOptions
+): Effect.Effect<
+  { readonly http: HttpServer.HttpServer; readonly node: InterceptingServer },
+  ServeError,
+  Scope.Scope
+> =>
   Effect.gen(function* () {
     const headersMillis = Duration.toMillis(options.headersTimeout)
-    const server = createServer({
+    // An `InterceptingServer`, so that the hot status poll can be answered ahead of the platform (./Polling.ts).
+    const server = new InterceptingServer({
       headersTimeout: headersMillis,
       requestTimeout: Duration.toMillis(options.requestTimeout),
       keepAliveTimeout: Duration.toMillis(options.keepAliveTimeout),
@@ -119,12 +126,19 @@ export const make = (options: ListenerOptions): Effect.Effect<HttpServer.HttpSer
     const httpServer = yield* NodeHttpServer.make(() => server, { host: options.host, port: options.port })
     // Added after `make`'s own finalizer, so it runs first; `make`'s then finds the server closed.
     yield* Effect.addFinalizer(() => closeWithin(server, options.shutdownGrace))
-    return httpServer
+    return { http: httpServer, node: server }
   })
 
 /** The listener and the platform services that serving over node needs, with options given in code. */
 export const layer = (options: Partial<ListenerOptions> = {}) =>
-  Layer.mergeAll(Layer.scoped(HttpServer.HttpServer, make({ ...defaults, ...options })), NodeHttpServer.layerContext)
+  Layer.mergeAll(
+    Layer.scopedContext(
+      Effect.map(make({ ...defaults, ...options }), ({ http, node }) =>
+        Context.make(HttpServer.HttpServer, http).pipe(Context.add(NodeServer, node))
+      )
+    ),
+    NodeHttpServer.layerContext
+  )
 
 /** The listener configured from the `ConfigProvider` (`HOST`, `PORT`, `HTTP_*`). */
 export const layerConfig = Layer.unwrapEffect(Effect.map(fromEnv, layer))

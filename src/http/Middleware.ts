@@ -27,19 +27,18 @@ export const ErrorBodies = HttpApiBuilder.middleware(Api, (app) =>
 /** Seconds a client is asked to wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 5
 
-/**
- * Adds `Retry-After` to every 503, whichever endpoint answered it. A pre-response handler, because error bodies
- * become responses after every API middleware has run, and a server middleware sees them only once sent.
- */
-export const RetryAfter = HttpApiBuilder.middleware((app) =>
-  Effect.zipRight(
-    HttpApp.appendPreResponseHandler((_, response) =>
-      Effect.succeed(
-        response.status === 503
-          ? HttpServerResponse.setHeader(response, "retry-after", String(RETRY_AFTER_SECONDS))
-          : response
-      )
-    ),
-    app
+const retryAfter = HttpApp.appendPreResponseHandler((_, response) =>
+  Effect.succeed(
+    response.status === 503
+      ? HttpServerResponse.setHeader(response, "retry-after", String(RETRY_AFTER_SECONDS))
+      : response
   )
 )
+
+/**
+ * Adds `Retry-After` to every 503, whichever endpoint answered it. A pre-response handler, because error bodies
+ * become responses after every API middleware has run, and a server middleware sees them only once sent. It is
+ * registered only when the request has failed, since every 503 of the API is an error: a request that succeeds
+ * pays nothing for it.
+ */
+export const RetryAfter = HttpApiBuilder.middleware((app) => Effect.tapErrorCause(app, () => retryAfter))

@@ -1,5 +1,5 @@
 import { HttpServerResponse } from "@effect/platform"
-import { Schema } from "effect"
+import { Context, Layer, Schema } from "effect"
 import type { Task } from "../domain/Task.js"
 import { TaskStatusJson, toTaskStatusJson } from "./Wire.js"
 
@@ -7,20 +7,30 @@ const encode = Schema.encodeSync(TaskStatusJson)
 const utf8 = new TextEncoder()
 
 /**
- * A task's status as response bytes, encoded once per change rather than once per poll. Task records are
- * immutable and replaced on every change, so the record itself is the cache key; a `WeakMap` lets an entry go
- * with its record, so the cache never holds more than the registry does.
+ * A task's status as a response, encoded once per change rather than once per poll. Task records are immutable
+ * and replaced on every change, so the record itself is the cache key; a `WeakMap` lets an entry go with its
+ * record, so the cache never holds more than the registry does. The 200 response itself is kept, not only its
+ * bytes: responses are immutable values too, and a poll answers 200.
  */
 export const makeStatusBodies = () => {
-  const cache = new WeakMap<Task, Uint8Array>()
-  const bytesOf = (task: Task): Uint8Array => {
-    let bytes = cache.get(task)
-    if (bytes === undefined) {
-      bytes = utf8.encode(JSON.stringify(encode(toTaskStatusJson(task))))
-      cache.set(task, bytes)
+  const cache = new WeakMap<Task, HttpServerResponse.HttpServerResponse>()
+  const okOf = (task: Task): HttpServerResponse.HttpServerResponse => {
+    let ok = cache.get(task)
+    if (ok === undefined) {
+      const bytes = utf8.encode(JSON.stringify(encode(toTaskStatusJson(task))))
+      ok = HttpServerResponse.uint8Array(bytes, { contentType: "application/json" })
+      cache.set(task, ok)
     }
-    return bytes
+    return ok
   }
-  return (task: Task, status = 200) =>
-    HttpServerResponse.uint8Array(bytesOf(task), { status, contentType: "application/json" })
+  return (task: Task, status = 200): HttpServerResponse.HttpServerResponse =>
+    status === 200 ? okOf(task) : HttpServerResponse.setStatus(okOf(task), status)
+}
+
+/** The server's one cache of status bodies, shared by the handlers and the status fast path (./Polling.ts). */
+export class StatusBodies extends Context.Tag("storyflow/http/StatusBodies")<
+  StatusBodies,
+  ReturnType<typeof makeStatusBodies>
+>() {
+  static readonly layer = Layer.sync(StatusBodies, makeStatusBodies)
 }

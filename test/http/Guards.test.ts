@@ -139,6 +139,23 @@ describe("HTTP: what web pages can do", () => {
     }).pipe(Effect.provide(serverLayer({ ALLOWED_HOSTS: "tasks.example" })))
   )
 
+  it.live("applies the same checks to the status poll, which is answered ahead of the platform when it passes", () =>
+    Effect.gen(function* () {
+      const task = yield* submitWith({ "content-type": "application/json" })
+      const poll = (headers: Record<string, string>) =>
+        send(HttpClientRequest.get(`/api/tasks/${task.body.task_id}`).pipe(HttpClientRequest.setHeaders(headers)))
+      expect((yield* poll({ host: "localhost:8000" })).status).toBe(200)
+      const rebound = yield* poll({ host: "evil.example" })
+      expect(rebound.status).toBe(421)
+      expect(rebound.body.error).toBe("HostNotAllowed")
+      // A page of a listed origin reads the status, with the CORS header the platform adds; another page does not.
+      const listed = yield* poll({ origin: "https://app.example" })
+      expect(listed.status).toBe(200)
+      expect(listed.headers["access-control-allow-origin"]).toBe("https://app.example")
+      expect((yield* poll({ origin: "https://evil.example" })).headers["access-control-allow-origin"]).toBeUndefined()
+    }).pipe(Effect.provide(serverLayer({ CORS_ORIGINS: "https://app.example" }, slowEngine)))
+  )
+
   it.live("allows any Host with ALLOWED_HOSTS=*", () =>
     Effect.gen(function* () {
       const reply = yield* send(

@@ -1,8 +1,8 @@
-import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream, TestClock } from "effect"
 import { RegistryUnavailable } from "../../src/domain/Errors.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
+import * as NodeServer from "../../src/http/NodeServer.js"
 import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
 import { AudioStore } from "../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
@@ -200,7 +200,7 @@ const appWith = (registry: TaskRegistry["Type"]) =>
         })
       )
     ),
-    Layer.provideMerge(NodeHttpServer.layerTest)
+    Layer.provideMerge(NodeServer.layerTest)
   )
 
 describe("HTTP: unexpected errors", () => {

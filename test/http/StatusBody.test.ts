@@ -29,9 +29,19 @@ describe("status bodies", () => {
 
   it.effect("answer with the given status and a JSON content type", () =>
     Effect.sync(() => {
-      const response = makeStatusBodies()(pending, 202)
+      const statusBody = makeStatusBodies()
+      const response = statusBody(pending, 202)
       expect(response.status).toBe(202)
       expect(response.body.contentType).toBe("application/json")
+      expect(bodyOf(response)).toBe(bodyOf(statusBody(pending)))
     })
   )
+
+  it("keep a task's 200 response itself, so that a poll of an unchanged task builds nothing", () => {
+    const statusBody = makeStatusBodies()
+    const ok = statusBody(pending)
+    expect(ok.status).toBe(200)
+    expect(statusBody(pending)).toBe(ok)
+    expect(statusBody(Either.getOrThrow(Task.start(5, "claim")(pending)))).not.toBe(ok)
+  })
 })

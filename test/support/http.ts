@@ -1,5 +1,4 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import type { Layer } from "effect"
 import { Effect, Layer as L } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -8,6 +7,7 @@ import { join } from "node:path"
 import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
 import { servicesWith } from "../../src/App.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
+import * as NodeServer from "../../src/http/NodeServer.js"
 import type { Synthesizer } from "../../src/services/Synthesizer.js"
 import { withEnv } from "./registry.js"
 
@@ -15,7 +15,8 @@ import { withEnv } from "./registry.js"
 export const tempAudioDir = () => mkdtempSync(join(tmpdir(), "storyflow-audio-"))
 
 /**
- * The real HTTP app on a real socket (a free port on 127.0.0.1), with the test synthesizer unless one is given,
+ * The real HTTP app on a real socket (a free port on 127.0.0.1, on the same kind of node server as in production,
+ * so that polls take the same path), with the test synthesizer unless one is given,
  * configured from `env`. Provides an `HttpClient` whose requests go to that server.
  */
 export const serverLayer = (
@@ -26,7 +27,7 @@ export const serverLayer = (
     AUDIO_DIR: tempAudioDir(),
     TASK_CLEANUP_INTERVAL: "0",
     ...env
-  }).pipe(L.provideMerge(NodeHttpServer.layerTest))
+  }).pipe(L.provideMerge(NodeServer.layerTest))
 
 export interface Reply {
   readonly status: number

@@ -6,7 +6,7 @@ import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../Api.js"
 import { InvalidRequest } from "../ApiErrors.js"
 import { readJson } from "../Body.js"
-import { makeStatusBodies } from "../StatusBody.js"
+import { StatusBodies } from "../StatusBody.js"
 import { submitRequest, toTaskSummaryJson } from "../Wire.js"
 
 export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
@@ -16,8 +16,8 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
     const known = new Set(voices)
     const decodeSubmit = Schema.decodeUnknown(submitRequest((voice) => known.has(voice)))
     // Polling is the hot path: each status is encoded once per change of the task, not once per request. Every
-    // endpoint that answers a TaskStatus goes through this one encoder.
-    const statusBody = makeStatusBodies()
+    // endpoint that answers a TaskStatus goes through this one encoder (and so does the fast path of ../Polling.ts).
+    const statusBody = yield* StatusBodies
 
     return (
       handlers
