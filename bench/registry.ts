@@ -153,7 +153,12 @@ export const throughput = async (mode: Mode) => {
       return median(samples)
     }).pipe(
       Effect.provide(
-        registryLayer({ cleanupInterval: Duration.zero, concurrency, maxPending: ops * mode.repetitions + 2000 })
+        registryLayer({
+          cleanupInterval: Duration.zero,
+          concurrency,
+          maxPending: ops * mode.repetitions + 2000,
+          maxPendingWork: ops * mode.repetitions + 2000
+        })
       ),
       Logger.withMinimumLogLevel(LogLevel.None),
       Effect.runPromise
