@@ -1,7 +1,7 @@
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freePort } from "../test/support/net.js"
@@ -54,81 +54,131 @@ interface Load {
   readonly rps: number
   readonly mean: number
   readonly p99: number
+  /** Server CPU time (user + system) per request, in µs; NaN where /proc cannot tell. */
+  readonly cpu: number
 }
 
-/** A bounded load on one URL of 127.0.0.1: 10 connections for `seconds`. */
-const load = async (url: string, seconds: number): Promise<Load> => {
+/**
+ * CPU time a process has used, in clock ticks of 10 ms (USER_HZ on Linux), from /proc; NaN elsewhere. Requests per
+ * second depend on how the shared cores are divided between server, load generator and neighbours; CPU time per
+ * request much less so, which makes it the steadier figure for comparing versions.
+ */
+const cpuTicks = (pid: number | undefined): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** A bounded load on one URL of 127.0.0.1: 10 connections for `seconds`, served by the process `server`. */
+const load = async (url: string, seconds: number, server?: ChildProcess): Promise<Load> => {
+  const before = cpuTicks(server?.pid)
   const result = await autocannon({ url, connections: 10, duration: seconds })
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  const cpu = ((cpuTicks(server?.pid) - before) * 10_000) / result.requests.total
   // autocannon records whole milliseconds: the mean has decimals, the percentiles do not.
-  return { rps: result.requests.average, mean: result.latency.average, p99: result.latency.p99 }
+  return { rps: result.requests.average, mean: result.latency.average, p99: result.latency.p99, cpu }
+}
+
+interface Target {
+  readonly name: string
+  readonly base: string
+  readonly path: string
+  readonly server: ChildProcess
+  readonly runs: Array<Load>
+}
+
+/** Starts `main` (a built server) on a free port and completes a 50-segment task on it to poll. */
+const startPolled = async (name: string, main: string, env: Record<string, string> = {}) => {
+  const server = await start((port) => [main, String(port)], {
+    AUDIO_DIR: mkdtempSync(join(tmpdir(), "storyflow-bench-")),
+    ...env
+  })
+  const task = await submit(server.base, 50, (i) => `Segment ${i}.`)
+  await waitFor(server.base, task.task_id, "COMPLETED")
+  const target: Target = { name, base: server.base, path: `/api/tasks/${task.task_id}`, server: server.child, runs: [] }
+  return { child: server.child, target }
 }
 
 export const httpPolling = async (mode: Mode) => {
   const seconds = mode.full ? 10 : 3
-  const ours = await start((port) => ["dist/main.js", String(port)], {
-    AUDIO_DIR: mkdtempSync(join(tmpdir(), "storyflow-bench-"))
-  })
-  let floor: ChildProcess | undefined
+  const children: Array<ChildProcess> = []
   try {
-    const task = await submit(ours.base, 50, (i) => `Segment ${i}.`)
-    await waitFor(ours.base, task.task_id, "COMPLETED")
-    const path = `/api/tasks/${task.task_id}`
-    const body = Buffer.from(await (await fetch(ours.base + path)).arrayBuffer())
+    const ours = await startPolled("storyflow-tasks", "dist/main.js")
+    children.push(ours.child)
+    // The same build with HTTP_TRACE_POLLING=true: every poll through the platform, with a span, as before.
+    const traced = await startPolled("storyflow-tasks, HTTP_TRACE_POLLING=true", "dist/main.js", {
+      HTTP_TRACE_POLLING: "true"
+    })
+    children.push(traced.child)
+    // `--against=<main.js of another build>[,<another>...]`: those builds too, side by side (before and after).
+    const against: Array<Target> = []
+    for (const main of mode.against ?? []) {
+      const other = await startPolled(main, main)
+      children.push(other.child)
+      against.push(other.target)
+    }
+
+    const body = Buffer.from(await (await fetch(ours.target.base + ours.target.path)).arrayBuffer())
     const bodyFile = join(mkdtempSync(join(tmpdir(), "storyflow-floor-")), "status.json")
     writeFileSync(bodyFile, body)
-    const floorServer = await start((port) => ["bench/floor-server.mjs", String(port), task.task_id, bodyFile])
-    floor = floorServer.child
+    const taskId = ours.target.path.slice("/api/tasks/".length)
+    const floorServer = await start((port) => ["bench/floor-server.mjs", String(port), taskId, bodyFile])
+    children.push(floorServer.child)
+    const floor: Target = {
+      name: "bare node:http, same bytes (floor)",
+      base: floorServer.base,
+      path: ours.target.path,
+      server: floorServer.child,
+      runs: []
+    }
 
-    // Side by side, alternating, so that both see the same machine load.
-    const oursRuns: Array<Load> = []
-    const floorRuns: Array<Load> = []
-    await load(ours.base + path, 1) // warm up
-    await load(floorServer.base + path, 1)
+    // Side by side, alternating, so that all see the same machine load.
+    const targets = [ours.target, traced.target, ...against, floor]
+    for (const t of targets) await load(t.base + t.path, 1) // warm up
     for (let r = 0; r < mode.repetitions; r++) {
-      oursRuns.push(await load(ours.base + path, seconds))
-      floorRuns.push(await load(floorServer.base + path, seconds))
+      for (const t of targets) t.runs.push(await load(t.base + t.path, seconds, t.server))
     }
     const summarize = (runs: ReadonlyArray<Load>) => ({
       rps: median(runs.map((r) => r.rps)),
       mean: median(runs.map((r) => r.mean)),
-      p99: median(runs.map((r) => r.p99))
+      p99: median(runs.map((r) => r.p99)),
+      cpu: median(runs.map((r) => r.cpu))
     })
-    const o = summarize(oursRuns)
-    const f = summarize(floorRuns)
+    const f = summarize(floor.runs)
+    const o = summarize(ours.target.runs)
+
+    table(
+      `4. Status polling over HTTP: GET /api/tasks/{id} of a 50-segment task (${body.length} bytes), 10 connections, ${seconds} s runs`,
+      ["server", "requests/s", "vs floor", "mean ms", "p99 ms", "server CPU µs/request"],
+      targets.map((t) => {
+        const s = summarize(t.runs)
+        return [
+          t.name,
+          Math.round(s.rps).toLocaleString("en"),
+          ratio(s.rps, f.rps),
+          fixed(s.mean),
+          fixed(s.p99, 0),
+          fixed(s.cpu, 1)
+        ]
+      })
+    )
 
     // The same polling while the real engine narrates a 200-segment batch in its worker thread.
     const chapter =
       "The fox ran through the quiet forest, past the old oak tree and over the little stream, until night fell. "
     // About 0.3 s of engine time per segment: the batch outlasts the load run by far, and is cancelled after it.
-    const big = await submit(ours.base, 200, (i) => `Chapter ${i}. ${chapter.repeat(5)}`)
-    await waitFor(ours.base, big.task_id, "PROCESSING")
-    const busy = await load(ours.base + path, seconds)
-    const after = await json(`${ours.base}/api/tasks/${big.task_id}`)
+    const { base, path } = ours.target
+    const big = await submit(base, 200, (i) => `Chapter ${i}. ${chapter.repeat(5)}`)
+    await waitFor(base, big.task_id, "PROCESSING")
+    const busy = await load(base + path, seconds)
+    const after = await json(`${base}/api/tasks/${big.task_id}`)
     const busyValid = after.status === "PROCESSING"
-    await fetch(`${ours.base}/api/tasks/${big.task_id}`, { method: "DELETE" })
+    await fetch(`${base}/api/tasks/${big.task_id}`, { method: "DELETE" })
 
-    table(
-      `4. Status polling over HTTP: GET /api/tasks/{id} of a 50-segment task (${body.length} bytes), 10 connections, ${seconds} s runs`,
-      ["server", "requests/s", "vs floor", "mean ms", "p99 ms"],
-      [
-        [
-          "storyflow-tasks",
-          Math.round(o.rps).toLocaleString("en"),
-          ratio(o.rps, f.rps),
-          fixed(o.mean),
-          fixed(o.p99, 0)
-        ],
-        [
-          "bare node:http, same bytes (floor)",
-          Math.round(f.rps).toLocaleString("en"),
-          "1.00x",
-          fixed(f.mean),
-          fixed(f.p99, 0)
-        ]
-      ]
-    )
     table(
       "While a 200-segment batch is synthesized by the real engine",
       ["storyflow-tasks", "requests/s", "mean ms", "vs idle", "p99 ms", "vs idle"],
@@ -145,7 +195,6 @@ export const httpPolling = async (mode: Mode) => {
       ]
     )
   } finally {
-    await stop(ours.child)
-    if (floor !== undefined) await stop(floor)
+    for (const child of children) await stop(child)
   }
 }

@@ -5,7 +5,11 @@ import type { Mode } from "./support.js"
 
 const full = process.argv.includes("--full")
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length)
-const mode: Mode = { full, repetitions: full ? 7 : 3 }
+const against = process.argv
+  .find((a) => a.startsWith("--against="))
+  ?.slice("--against=".length)
+  .split(",")
+const mode: Mode = { full, repetitions: full ? 7 : 3, against }
 
 const sections: Record<string, (mode: Mode) => Promise<void>> = {
   eviction: evictionCost,

@@ -33,6 +33,8 @@ export interface Mode {
   readonly full: boolean
   /** Repetitions of each measurement; the median is reported. */
   readonly repetitions: number
+  /** Other builds' `main.js` to measure side by side with this one, where a section supports it (http). */
+  readonly against?: ReadonlyArray<string> | undefined
 }
 
 /**
