@@ -2,7 +2,7 @@ import { HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Config, Context, Duration, Effect, Layer } from "effect"
+import { Config, Context, Duration, Effect, Layer, Schedule } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { InterceptingServer, NodeServer } from "./NodeServer.js"
 
@@ -87,16 +87,20 @@ const answerWhileDetached = (server: Server) => (_: IncomingMessage, res: Server
  * liked.
  */
 const closeWithin = (server: Server, grace: Duration.Duration) =>
-  Effect.async<void>((resume) => {
-    if (!server.listening) return resume(Effect.void)
+  Effect.suspend(() => {
+    if (!server.listening) return Effect.void
+    const closed = Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
     // A keep-alive connection whose response ends during the grace period is idle from then on; close it too.
-    const sweep = setInterval(() => server.closeIdleConnections(), 100)
-    const deadline = setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace))
-    server.close(() => {
-      clearInterval(sweep)
-      clearTimeout(deadline)
-      resume(Effect.void)
-    })
+    const closeIdle = Effect.repeat(
+      Effect.sync(() => server.closeIdleConnections()),
+      Schedule.spaced("100 millis")
+    )
+    const closeAll = Effect.sleep(grace).pipe(
+      Effect.zipRight(Effect.sync(() => server.closeAllConnections())),
+      Effect.zipRight(Effect.never)
+    )
+    // Run as a finalizer, so uninterruptible; the race must be able to stop the two that do not end by themselves.
+    return Effect.interruptible(Effect.raceAll([closed, closeIdle, closeAll]))
   })
 
 /**
