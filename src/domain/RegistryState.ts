@@ -180,6 +180,13 @@ export const isExpired =
   (task: FinishedTask): boolean =>
     now - task.completedAt > thresholdMs
 
+/** The tombstone a finished record leaves when it is evicted at `now`. */
+export const tombstoneOf = (task: FinishedTask, now: number): Tombstone =>
+  new Tombstone(
+    { id: task.id, status: task._tag, completedAt: task.completedAt, evictedAt: now },
+    { disableValidation: true }
+  )
+
 const buryAll = (
   tombstones: RegistryState["tombstones"],
   evicted: ReadonlyArray<FinishedTask>,
@@ -189,10 +196,7 @@ const buryAll = (
   let { byId, nextSeq, order } = tombstones
   // Only the newest `capacity` of this batch can survive; skip the rest instead of inserting and dropping them.
   for (const task of evicted.slice(-tombstones.capacity)) {
-    const stone = new Tombstone(
-      { id: task.id, status: task._tag, completedAt: task.completedAt, evictedAt: now },
-      { disableValidation: true }
-    )
+    const stone = tombstoneOf(task, now)
     const previous = HashMap.get(byId, task.id)
     byId = HashMap.set(byId, task.id, stone)
     if (Option.isNone(previous)) {

@@ -38,7 +38,7 @@ import { RegistryConfig } from "../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../services/RegistryConfig.js"
 import { TaskIds } from "../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
-import type { ListFilter } from "../services/TaskRegistry.js"
+import type { ListFilter, RegistryEvent } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "./TaskIdsHmac.js"
@@ -77,6 +77,22 @@ const WATCH_BUFFER = 64
 /** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
 type Step<A> = readonly [A, State.RegistryState, Task.Task?]
 
+/** A step's answer, the record it changed and that record before, and its evictions before and after the change. */
+type Modified<A> = readonly [
+  A,
+  Task.Task | undefined,
+  Task.Task | undefined,
+  ReadonlyArray<RegistryEvent>,
+  ReadonlyArray<RegistryEvent>
+]
+
+const evicted =
+  (now: number, cause: "age" | "cap") =>
+  (task: Task.FinishedTask): RegistryEvent => ({ _tag: "Evicted", tombstone: State.tombstoneOf(task, now), cause })
+
+/** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
+const EVENTS_BUFFER = 4096
+
 /**
  * The in-memory store: one `Ref` of immutable state, changed in single atomic steps. Changes are published to
  * watchers; workers (see `TaskWorkers`) claim tasks through its `TaskQueue` side.
@@ -91,6 +107,7 @@ export const make = Effect.gen(function* () {
   const channels = yield* Ref.make(
     HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
   )
+  const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
   // "There may be work": each idle worker holds a subscription and needs only the latest signal.
   const work = yield* PubSub.sliding<void>(1)
   // What to do when a claim that a worker is running is lost: stop its handler.
@@ -104,16 +121,23 @@ export const make = Effect.gen(function* () {
   const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
     Effect.uninterruptible(
       Effect.gen(function* () {
-        const [result, changed, previous, evicted] = yield* Ref.modify(
+        const [result, changed, previous, before, after] = yield* Ref.modify(
           state,
-          (s): [readonly [A, Task.Task | undefined, Task.Task | undefined, number], State.RegistryState] => {
-            const before = State.evict(now, policy)(s)
-            const [result, next, changed] = f(before.state)
-            const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(before.state))
+          (s): [Modified<A>, State.RegistryState] => {
+            const aged = State.evictExpired(now, policy.thresholdMs)(s)
+            const capped = State.enforceCap(now, policy.maxRetained)(aged.state)
+            const [result, next, changed] = f(capped.state)
+            const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(capped.state))
             const after = State.enforceCap(now, policy.maxRetained)(next)
-            return [[result, changed, previous, before.evicted.length + after.evicted.length], after.state]
+            const evictions = [...aged.evicted.map(evicted(now, "age")), ...capped.evicted.map(evicted(now, "cap"))]
+            return [[result, changed, previous, evictions, after.evicted.map(evicted(now, "cap"))], after.state]
           }
         )
+        // In the order they happened: what was due before the step, the change, what the change pushed over the cap.
+        yield* PubSub.publishAll(events, before)
+        if (changed !== undefined) yield* PubSub.publish(events, { _tag: "Changed", task: changed })
+        yield* PubSub.publishAll(events, after)
+        const count = before.length + after.length
         if (changed !== undefined) {
           const channel = HashMap.get(yield* Ref.get(channels), changed.id)
           if (Option.isSome(channel)) yield* PubSub.publish(channel.value.pubsub, changed)
@@ -124,8 +148,8 @@ export const make = Effect.gen(function* () {
             if (Option.isSome(stop)) yield* stop.value
           }
         }
-        yield* logEvicted(evicted)
-        return [result, evicted] as const
+        yield* logEvicted(count)
+        return [result, count] as const
       })
     )
 
@@ -339,7 +363,7 @@ export const make = Effect.gen(function* () {
   const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) => Queue.take(subscription))
 
   return {
-    registry: TaskRegistry.of({ submit, get, list, cancel, watch, sweep, stats }),
+    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: Stream.fromPubSub(events), sweep, stats }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork })
   }
 })

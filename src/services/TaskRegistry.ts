@@ -11,6 +11,7 @@ import type {
   TaskNotFound,
   TaskTooLarge
 } from "../domain/Errors.js"
+import type { Tombstone } from "../domain/RegistryState.js"
 import type { Task, TaskStatus } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
@@ -28,6 +29,14 @@ export interface RegistryStats {
   readonly finished: number
   readonly tombstones: number
 }
+
+/**
+ * One change the registry made: a record that changed (submitted, claimed, progressed, finished, handed back), or a
+ * record that was evicted, by age or by the `TASK_MAX_RETAINED` cap, leaving its tombstone.
+ */
+export type RegistryEvent =
+  | { readonly _tag: "Changed"; readonly task: Task }
+  | { readonly _tag: "Evicted"; readonly tombstone: Tombstone; readonly cause: "age" | "cap" }
 
 /**
  * Keeps background tasks and their records, evicting finished ones so that memory stays bounded. Tasks are data
@@ -69,6 +78,11 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
     readonly watch: (
       id: TaskId
     ) => Stream.Stream<Task, TaskNotFound | TaskExpired | TaskNoLongerHeld | RegistryUnavailable>
+    /**
+     * Every change from now on, in the order the store made them, for as long as the stream is read (a reader that
+     * falls far behind misses the oldest of what it has not read, never the newest).
+     */
+    readonly events: Stream.Stream<RegistryEvent, RegistryUnavailable>
     /** Evicts what is due now and answers how many records it removed. */
     readonly sweep: Effect.Effect<number, RegistryUnavailable>
     /** Counts of what the registry holds right now. */

@@ -212,6 +212,7 @@ describe("HTTP: unexpected errors", () => {
       list: () => Effect.succeed([]),
       cancel: () => Effect.die("not used"),
       watch: () => Stream.die("not used"),
+      events: Stream.die("not used"),
       sweep: Effect.succeed(0),
       stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0 })
     })
@@ -237,6 +238,7 @@ describe("HTTP: unexpected errors", () => {
       list: () => Effect.fail(down),
       cancel: () => Effect.fail(down),
       watch: () => Stream.fail(down),
+      events: Stream.fail(down),
       sweep: Effect.fail(down),
       stats: Effect.fail(down)
     })

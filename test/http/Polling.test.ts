@@ -52,6 +52,7 @@ describe("the intercept for polls", () => {
       list: () => Effect.die("not used"),
       cancel: () => Effect.die("not used"),
       watch: () => Stream.die("not used"),
+      events: Stream.die("not used"),
       sweep: Effect.die("not used"),
       stats: Effect.die("not used")
     })

@@ -54,6 +54,43 @@ export const watchSuite = (harness: RegistryHarness) => {
         expect(yield* Effect.flip(Stream.runDrain(registry.watch(task.id)))).toBeInstanceOf(TaskExpired)
       }).pipe(using({ TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "0" }))
     )
+    it.effect("streams every change and every eviction, with its cause, in the order the store made them", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const heard = yield* registry.events.pipe(
+          Stream.takeUntil((e) => e._tag === "Evicted" && e.cause === "age"),
+          Stream.take(20),
+          Stream.runCollect,
+          Effect.fork
+        )
+        yield* Effect.repeatN(Effect.yieldNow(), 20)
+        const first = yield* submit(Jobs.instant())
+        yield* awaitStatus(first.id, "COMPLETED")
+        yield* harness.advance("1 millis")
+        const second = yield* submit(Jobs.instant())
+        yield* awaitStatus(second.id, "COMPLETED")
+        yield* harness.advance("61 seconds")
+        expect(yield* registry.sweep).toBe(1)
+        const events = Chunk.toReadonlyArray(yield* Fiber.join(heard))
+        const summary = events.map((e) =>
+          e._tag === "Changed"
+            ? `${e.task.id === first.id ? "first" : "second"} ${e.task._tag} v${e.task.version}`
+            : `${e.tombstone.id === first.id ? "first" : "second"} evicted (${e.cause}) ${e.tombstone.status}`
+        )
+        expect(summary).toEqual([
+          "first PENDING v1",
+          "first PROCESSING v2",
+          "first PROCESSING v3",
+          "first COMPLETED v4",
+          "second PENDING v1",
+          "second PROCESSING v2",
+          "second PROCESSING v3",
+          "second COMPLETED v4",
+          "first evicted (cap) COMPLETED",
+          "second evicted (age) COMPLETED"
+        ])
+      }).pipe(using({ TASK_CLEANUP_THRESHOLD: "60", TASK_CLEANUP_INTERVAL: "0", TASK_MAX_RETAINED: "1" }))
+    )
   })
 
   describe("workers and claims", () => {
