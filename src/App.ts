@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { ConfigError, Effect, Layer } from "effect"
+import { Config, ConfigError, Effect, Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/Listener.js"
@@ -9,7 +9,9 @@ import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
 import * as TaskIdKeyFile from "./layers/TaskIdKeyFile.js"
 import * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
+import * as TaskRegistryRedis from "./layers/TaskRegistryRedis.js"
 import * as TaskWorkers from "./layers/TaskWorkers.js"
+import * as RedisConfig from "./services/RedisConfig.js"
 import * as RegistryConfig from "./services/RegistryConfig.js"
 import type { Synthesizer } from "./services/Synthesizer.js"
 
@@ -29,24 +31,41 @@ const withWorkers = Effect.filterOrFail(
     )
 )
 
+/** Where tasks are kept: in this process's memory, or in Redis, shared by every process that uses it. */
+const taskStore = Config.literal(
+  "memory",
+  "redis"
+)("TASK_STORE").pipe(Config.withDefault("memory" as const), Config.withDescription("memory or redis"))
+
 /**
- * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the in-memory
- * registry with its sweep fiber, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
- * Task ids are signed under `TASK_ID_SECRET` or the key kept in `AUDIO_DIR`, so that ids from before a restart
- * answer 410 rather than 404.
- * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED) before the engine and
- * the store they use are closed.
+ * The registry `TASK_STORE` names, with its sweep fiber. Task ids are signed under `TASK_ID_SECRET` or the key kept
+ * in `AUDIO_DIR`, so that ids from before a restart (or from another process on the same Redis) answer 410 rather
+ * than 404.
+ */
+const registryLayer = Layer.unwrapEffect(
+  Effect.map(taskStore, (store) =>
+    store === "redis"
+      ? TaskRegistryRedis.layerWithTaskIds.pipe(
+          Layer.provideMerge(Layer.mergeAll(RegistryConfig.layerFromEnv, RedisConfig.layerFromEnv))
+        )
+      : TaskRegistryMemory.layerWithTaskIds.pipe(
+          Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, withWorkers))
+        )
+  )
+).pipe(Layer.provide(TaskIdKeyFile.layerConfig))
+
+/**
+ * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the registry
+ * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
+ * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED in memory, and go back to
+ * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
-  const registry = TaskRegistryMemory.layerWithTaskIds.pipe(
-    Layer.provide(TaskIdKeyFile.layerConfig),
-    Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, withWorkers))
-  )
   return Layer.merge(workers, AudioRetention.layerConfig).pipe(
     Layer.provideMerge(audio),
-    Layer.provideMerge(registry),
+    Layer.provideMerge(registryLayer),
     Layer.provide(NodeContext.layer)
   )
 }

@@ -75,7 +75,8 @@ export class Failed extends Schema.TaggedClass<Failed>()("FAILED", {
 export class Cancelled extends Schema.TaggedClass<Cancelled>()("CANCELLED", {
   ...common,
   ...outcomes,
-  startedAt: Schema.OptionFromSelf(EpochMillis),
+  // Absent from the encoded record when it never started, so that the encoded form is plain JSON.
+  startedAt: Schema.optionalWith(EpochMillis, { as: "Option" }),
   completedAt: EpochMillis,
   reason: Schema.String
 }) {}
@@ -243,12 +244,18 @@ export const cancel =
     }
   }
 
-/** A worker gives a claimed task back (its process is shutting down), for another worker to run from the start. */
+/**
+ * A worker gives a claimed task back (its process is shutting down), for another worker to run from the start. The
+ * claim is not held against the task: its attempts go back to what they were before it.
+ */
 export const release =
   () =>
   (task: Task): Either.Either<Pending, InvalidTransition> =>
     task._tag === "PROCESSING"
       ? Either.right(
-          new Pending({ ...next(task), payload: task.payload, attempts: task.attempts, weight: task.weight }, trusted)
+          new Pending(
+            { ...next(task), payload: task.payload, attempts: Math.max(0, task.attempts - 1), weight: task.weight },
+            trusted
+          )
         )
       : refuse(task, "release")

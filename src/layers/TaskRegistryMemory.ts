@@ -16,16 +16,7 @@ import {
   Schema,
   Stream
 } from "effect"
-import {
-  InvalidPayload,
-  RegistryBusy,
-  RegistryFull,
-  TaskAlreadyFinished,
-  TaskExpired,
-  TaskNoLongerHeld,
-  TaskNotFound,
-  TaskTooLarge
-} from "../domain/Errors.js"
+import { InvalidPayload, RegistryBusy, RegistryFull, TaskAlreadyFinished, TaskTooLarge } from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { applyReport, settle } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
@@ -40,39 +31,19 @@ import { TaskIds } from "../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
 import type { ListFilter, RegistryEvent } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
+import type { NotHeld } from "./RegistryCommon.js"
+import { logEvicted, notHeld } from "./RegistryCommon.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "./TaskIdsHmac.js"
+import * as WatchChannels from "./WatchChannels.js"
 
 const newestFirst: Order.Order<Task.Task> = Order.combine(
   Order.reverse(Order.mapInput(Order.number, (t: Task.Task) => t.createdAt)),
   Order.mapInput(Order.string, (t: Task.Task) => t.id)
 )
 
-const logEvicted = (count: number) =>
-  count === 0
-    ? Effect.void
-    : Effect.logInfo(`Cleaned up ${count} finished task(s)`).pipe(Effect.annotateLogs("evicted", count))
-
-/** What a request for a task that is not held answers. */
-type NotHeld = TaskExpired | TaskNoLongerHeld | TaskNotFound
-
-/** Why `id` is not held: its tombstone while there is one, else what its signature says, else not found. */
-const notHeld = (ids: TaskIds["Type"], state: State.RegistryState, id: TaskId): NotHeld =>
-  Option.match(State.tombstone(id)(state), {
-    onNone: (): NotHeld =>
-      Option.match(ids.issuedAt(id), {
-        onNone: () => new TaskNotFound({ taskId: id }),
-        onSome: (createdAt) => new TaskNoLongerHeld({ taskId: id, createdAt })
-      }),
-    onSome: (t) =>
-      new TaskExpired({ taskId: t.id, status: t.status, completedAt: t.completedAt, evictedAt: t.evictedAt })
-  })
-
 /** Is `claim` still the task's current claim? */
 const holds = (claim: Task.Processing) => (task: Task.Task) => task._tag === "PROCESSING" && task.claim === claim.claim
-
-/** Snapshots a watcher that has stopped reading may fall behind by, per task, before older ones are dropped. */
-const WATCH_BUFFER = 64
 
 /** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
 type Step<A> = readonly [A, State.RegistryState, Task.Task?]
@@ -102,11 +73,7 @@ export const make = Effect.gen(function* () {
   const ids = yield* TaskIds
   const policy = { thresholdMs: Duration.toMillis(config.cleanupThreshold), maxRetained: config.maxRetained }
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
-  // Each watched task has a channel of its own, shared by its watchers and dropped when the last one leaves. It is
-  // sliding: a watcher that stops reading holds at most that many snapshots, and the newest is never the one dropped.
-  const channels = yield* Ref.make(
-    HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
-  )
+  const channels = yield* WatchChannels.make
   const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
   // "There may be work": each idle worker holds a subscription and needs only the latest signal.
   const work = yield* PubSub.sliding<void>(1)
@@ -139,8 +106,7 @@ export const make = Effect.gen(function* () {
         yield* PubSub.publishAll(events, after)
         const count = before.length + after.length
         if (changed !== undefined) {
-          const channel = HashMap.get(yield* Ref.get(channels), changed.id)
-          if (Option.isSome(channel)) yield* PubSub.publish(channel.value.pubsub, changed)
+          yield* channels.publish(changed)
           if (changed._tag === "PENDING") yield* PubSub.publish(work, undefined)
           // A claim that this change ended (the task was cancelled) is lost: tell the worker that holds it.
           if (previous?._tag === "PROCESSING" && !holds(previous)(changed)) {
@@ -223,7 +189,7 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const s = yield* current(yield* Clock.currentTimeMillis)
       return yield* Option.match(State.lookup(id)(s), {
-        onNone: () => Effect.fail(notHeld(ids, s, id)),
+        onNone: () => Effect.fail(notHeld(ids, State.tombstone(id)(s), id)),
         onSome: Effect.succeed
       })
     })
@@ -244,7 +210,7 @@ export const make = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const result = yield* modify(now, (s): Step<Either.Either<Task.Cancelled, NotHeld | TaskAlreadyFinished>> => {
         const found = State.lookup(id)(s)
-        if (Option.isNone(found)) return [Either.left(notHeld(ids, s, id)), s]
+        if (Option.isNone(found)) return [Either.left(notHeld(ids, State.tombstone(id)(s), id)), s]
         const task = found.value
         return Either.match(Task.cancel(now, "Cancelled by request")(task), {
           onLeft: () => [Either.left(new TaskAlreadyFinished({ taskId: id, status: task._tag })), s],
@@ -255,47 +221,7 @@ export const make = Effect.gen(function* () {
       return yield* result
     }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
 
-  /** The task's channel, for as long as the scope is open: made for its first watcher, dropped after its last. */
-  const channelOf = (id: TaskId) =>
-    Effect.acquireRelease(
-      Effect.flatMap(PubSub.sliding<Task.Task>(WATCH_BUFFER), (fresh) =>
-        Ref.modify(channels, (map) => {
-          const entry = Option.getOrElse(HashMap.get(map, id), () => ({ pubsub: fresh, watchers: 0 }))
-          return [entry.pubsub, HashMap.set(map, id, { ...entry, watchers: entry.watchers + 1 })] as const
-        })
-      ),
-      () =>
-        Ref.update(channels, (map) =>
-          Option.match(HashMap.get(map, id), {
-            onNone: () => map,
-            onSome: (entry) =>
-              entry.watchers <= 1
-                ? HashMap.remove(map, id)
-                : HashMap.set(map, id, { ...entry, watchers: entry.watchers - 1 })
-          })
-        )
-    )
-
-  const watch = (id: TaskId) =>
-    Stream.unwrapScoped(
-      Effect.gen(function* () {
-        // A finished task is its own last snapshot: no need to hear of changes.
-        const now = yield* get(id)
-        if (Task.isFinished(now)) return Stream.make(now)
-        // Subscribe, then read again, so that no change between the read and the subscription is missed.
-        const subscription = yield* PubSub.subscribe(yield* channelOf(id))
-        const first = yield* get(id)
-        if (Task.isFinished(first)) return Stream.make(first)
-        let version = first.version
-        const later = Stream.fromQueue(subscription).pipe(
-          // Each snapshot is whole, so one that arrives after a newer one says nothing new.
-          Stream.filter((t) => t.id === id && t.version > version),
-          Stream.tap((t) => Effect.sync(() => (version = t.version))),
-          Stream.takeUntil(Task.isFinished)
-        )
-        return Stream.concat(Stream.make(first), later)
-      })
-    )
+  const watch = (id: TaskId) => channels.watch(id, get)
 
   const sweep = Effect.flatMap(Clock.currentTimeMillis, sweepAt)
 

@@ -85,12 +85,12 @@ describe("task transitions", () => {
     })
   })
 
-  it("keeps the payload while the task is active and drops it once finished; a release keeps it for the next claim", () => {
+  it("keeps the payload while the task is active and drops it once finished; a release keeps it for the next claim and gives its attempt back", () => {
     const running = right(Task.start(20, "claim-1")(pending))
     expect(running).toMatchObject({ payload: { text: "x" }, claim: "claim-1", attempts: 1 })
     const released = right(Task.release()(running))
-    expect(released).toMatchObject({ _tag: "PENDING", payload: { text: "x" }, attempts: 1, version: 3 })
-    expect(right(Task.start(30, "claim-2")(released))).toMatchObject({ claim: "claim-2", attempts: 2 })
+    expect(released).toMatchObject({ _tag: "PENDING", payload: { text: "x" }, attempts: 0, version: 3 })
+    expect(right(Task.start(30, "claim-2")(released))).toMatchObject({ claim: "claim-2", attempts: 1 })
     const finished: ReadonlyArray<Task.Task> = [
       right(Task.complete(30)(running)),
       right(Task.fail(30, "x")(running)),

@@ -1,4 +1,5 @@
 import type { ConfigError } from "effect"
+import type { Scope } from "effect"
 import { ConfigProvider, Duration, Effect, Layer, Option, Stream, TestClock, TestServices } from "effect"
 import type { TaskStatus } from "../../src/domain/Task.js"
 import type { TaskId } from "../../src/domain/TaskId.js"
@@ -19,6 +20,12 @@ export interface RegistryHarness {
   ) => Layer.Layer<TaskRegistry | TaskQueue | Gates, ConfigError.ConfigError>
   /** Moves the registry's clock on by `duration` and lets whatever is due at the new time run. */
   readonly advance: (duration: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * For a store that outlives a process (shared by several): settings under which every layer built with them uses
+   * one store, removed when the scope closes. A process that stops hands its running tasks back to that store.
+   * Absent for a store that lives and dies with its process, whose running tasks end CANCELLED when it stops.
+   */
+  readonly shared?: Effect.Effect<Record<string, string>, never, Scope.Scope>
 }
 
 /** Settings as environment variables, read through a `ConfigProvider` built from them. */

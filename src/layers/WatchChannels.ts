@@ -1,0 +1,83 @@
+import type { Scope } from "effect"
+import { Effect, HashMap, Option, PubSub, Ref, Stream } from "effect"
+import * as Task from "../domain/Task.js"
+import type { TaskId } from "../domain/TaskId.js"
+
+/** Snapshots a watcher that has stopped reading may fall behind by, per task, before older ones are dropped. */
+const WATCH_BUFFER = 64
+
+/**
+ * The channels through which a store tells its watchers of changes: one per watched task, shared by its watchers and
+ * dropped when the last one leaves. Each is sliding: a watcher that stops reading holds at most `WATCH_BUFFER`
+ * snapshots, and the newest is never the one dropped.
+ */
+export const make = Effect.gen(function* () {
+  const channels = yield* Ref.make(
+    HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
+  )
+
+  /** Tells the task's watchers, if it has any, of its new snapshot. */
+  const publish = (task: Task.Task) =>
+    Effect.flatMap(Ref.get(channels), (map) =>
+      Option.match(HashMap.get(map, task.id), {
+        onNone: () => Effect.void,
+        onSome: (channel) => Effect.asVoid(PubSub.publish(channel.pubsub, task))
+      })
+    )
+
+  /** The tasks watched right now. */
+  const watched = Effect.map(Ref.get(channels), (map) => Array.from(HashMap.keys(map)))
+
+  /** How many watchers there are right now, over all tasks. */
+  const watchers = Effect.map(
+    Ref.get(channels),
+    HashMap.reduce(0, (n, channel) => n + channel.watchers)
+  )
+
+  /** The task's channel, for as long as the scope is open: made for its first watcher, dropped after its last. */
+  const channelOf = (id: TaskId): Effect.Effect<PubSub.PubSub<Task.Task>, never, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.flatMap(PubSub.sliding<Task.Task>(WATCH_BUFFER), (fresh) =>
+        Ref.modify(channels, (map) => {
+          const entry = Option.getOrElse(HashMap.get(map, id), () => ({ pubsub: fresh, watchers: 0 }))
+          return [entry.pubsub, HashMap.set(map, id, { ...entry, watchers: entry.watchers + 1 })] as const
+        })
+      ),
+      () =>
+        Ref.update(channels, (map) =>
+          Option.match(HashMap.get(map, id), {
+            onNone: () => map,
+            onSome: (entry) =>
+              entry.watchers <= 1
+                ? HashMap.remove(map, id)
+                : HashMap.set(map, id, { ...entry, watchers: entry.watchers - 1 })
+          })
+        )
+    )
+
+  /**
+   * The task's snapshots, read with `get`: the current one first, then one per change, ending after the terminal
+   * state. It subscribes before its second read, so that no change between a read and the subscription is missed.
+   */
+  const watch = <E>(id: TaskId, get: (id: TaskId) => Effect.Effect<Task.Task, E>): Stream.Stream<Task.Task, E> =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        // A finished task is its own last snapshot: no need to hear of changes.
+        const now = yield* get(id)
+        if (Task.isFinished(now)) return Stream.make(now)
+        const subscription = yield* PubSub.subscribe(yield* channelOf(id))
+        const first = yield* get(id)
+        if (Task.isFinished(first)) return Stream.make(first)
+        let version = first.version
+        const later = Stream.fromQueue(subscription).pipe(
+          // Each snapshot is whole, so one that arrives after a newer one says nothing new.
+          Stream.filter((t) => t.id === id && t.version > version),
+          Stream.tap((t) => Effect.sync(() => (version = t.version))),
+          Stream.takeUntil(Task.isFinished)
+        )
+        return Stream.concat(Stream.make(first), later)
+      })
+    )
+
+  return { publish, watched, watchers, watch }
+})

@@ -1,0 +1,157 @@
+import type { CommandParser } from "@redis/client"
+import { createClient, defineScript, ErrorReply } from "@redis/client"
+import { Clock, Duration, Effect, Queue, Runtime } from "effect"
+import { RegistryUnavailable } from "../../domain/Errors.js"
+import * as Scripts from "./Scripts.js"
+
+/** How long one command may take before the store counts as unreachable (measured on the real clock). */
+const COMMAND_TIMEOUT = Duration.seconds(5)
+
+/** How long start-up waits for a first connection before going on without one (requests get 503 meanwhile). */
+const FIRST_CONNECTION = Duration.seconds(2)
+
+/** Each atomic step as a script: the prefix is its one key, then its arguments. Called by SHA, loaded on NOSCRIPT. */
+const script = (SCRIPT: string) =>
+  defineScript({
+    SCRIPT,
+    NUMBER_OF_KEYS: 1,
+    parseCommand: (parser: CommandParser, prefix: string, args: ReadonlyArray<string>) => {
+      parser.pushKey(prefix)
+      parser.push(...args)
+    },
+    transformReply: (reply: unknown): unknown => reply
+  })
+
+const scripts = {
+  tasksSubmit: script(Scripts.submit),
+  tasksClaim: script(Scripts.claim),
+  tasksPut: script(Scripts.put),
+  tasksCancel: script(Scripts.cancel),
+  tasksReap: script(Scripts.reap),
+  tasksRenew: script(Scripts.renew),
+  tasksSweep: script(Scripts.sweep),
+  tasksList: script(Scripts.list),
+  tasksStats: script(Scripts.stats)
+}
+
+const connect = (url: string) =>
+  createClient({
+    url,
+    scripts,
+    // A command while disconnected fails at once (503) rather than waiting in a queue that a caller cannot see.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) }
+  })
+
+export type Client = ReturnType<typeof connect>
+
+/** The URL without its password, for messages. */
+export const redact = (url: string) => {
+  const parsed = new URL(url)
+  if (parsed.password !== "") parsed.password = "***"
+  return parsed.toString()
+}
+
+/** Errors with which Redis says "not now" rather than "this command is wrong". */
+const TRANSIENT = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"]
+
+/** A message from one of the registry's channels, or word that the subscription was re-established. */
+export type Inbound =
+  { readonly _tag: "Message"; readonly channel: string; readonly message: string } | { readonly _tag: "Resync" }
+
+/**
+ * A connection for commands and one for the registry's channels, in the scope. Start-up does not wait for Redis: it
+ * tries for a moment, then goes on, logging that Redis cannot be reached (naming `REDIS_URL`), and both clients keep
+ * reconnecting by themselves; meanwhile every command fails with `RegistryUnavailable`.
+ */
+export const make = (url: string, channels: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const where = redact(url)
+    const live = Clock.make()
+    const client = connect(url)
+    const subscriber = client.duplicate({ disableOfflineQueue: false })
+    const inbox = yield* Queue.unbounded<Inbound>()
+    let inFlight = 0
+
+    // Said once per outage, and once when it ends, not on every retry.
+    const watchHealth = (c: typeof client | typeof subscriber, role: string) => {
+      let down = false
+      let connectedBefore = false
+      c.on("error", (error: unknown) => {
+        if (down) return
+        down = true
+        const reason = error instanceof Error ? error.message : String(error)
+        Runtime.runFork(runtime)(
+          Effect.logError(
+            `Cannot reach Redis at ${where} (REDIS_URL) for ${role}: ${reason}; retrying until it answers`
+          )
+        )
+      })
+      c.on("ready", () => {
+        if (down) Runtime.runFork(runtime)(Effect.logInfo(`Reached Redis at ${where} for ${role}`))
+        // Messages published while the subscription was down are lost: whoever relies on them reads again.
+        if (connectedBefore && c === subscriber) Queue.unsafeOffer(inbox, { _tag: "Resync" })
+        down = false
+        connectedBefore = true
+      })
+    }
+    watchHealth(client, "commands")
+    watchHealth(subscriber, "change notices")
+
+    const connecting = Promise.all([client.connect(), subscriber.connect()]).catch(() => undefined)
+    yield* Effect.promise(() => connecting).pipe(
+      Effect.timeoutTo({ duration: FIRST_CONNECTION, onSuccess: () => undefined, onTimeout: () => undefined }),
+      Effect.withClock(live)
+    )
+    yield* Effect.promise(() =>
+      subscriber.subscribe([...channels], (message: string, channel: string) =>
+        Queue.unsafeOffer(inbox, { _tag: "Message", channel, message })
+      )
+    ).pipe(Effect.forkScoped)
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => Promise.allSettled([client.close(), subscriber.close()])).pipe(
+        Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => undefined }),
+        Effect.zipRight(
+          Effect.sync(() => {
+            for (const c of [client, subscriber]) if (c.isOpen) c.destroy()
+          })
+        ),
+        Effect.withClock(live)
+      )
+    )
+
+    const unavailable = (reason: string) =>
+      new RegistryUnavailable({ message: `The task store (Redis at ${where}, REDIS_URL) cannot be reached: ${reason}` })
+
+    /**
+     * One command. A Redis that cannot be reached, that answers "not now", or that takes too long is
+     * `RegistryUnavailable`; any other error Redis answers is a defect of this code.
+     */
+    const call = <A>(command: (c: Client) => Promise<A>): Effect.Effect<A, RegistryUnavailable> =>
+      Effect.suspend(() => {
+        inFlight++
+        return Effect.tryPromise({
+          try: () => command(client),
+          catch: (error) => error
+        }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+      }).pipe(
+        Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => unavailable("no answer within 5 seconds") }),
+        Effect.withClock(live),
+        Effect.catchAll((error) =>
+          error instanceof RegistryUnavailable
+            ? Effect.fail(error)
+            : error instanceof ErrorReply && !TRANSIENT.some((code) => error.message.startsWith(code))
+              ? Effect.die(error)
+              : Effect.fail(unavailable(error instanceof Error ? error.message : String(error)))
+        )
+      )
+
+    return {
+      call,
+      inbox,
+      /** Commands sent and not yet answered (for tests that wait for the store to settle). */
+      inFlight: Effect.sync(() => inFlight)
+    }
+  })

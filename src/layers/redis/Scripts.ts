@@ -1,0 +1,336 @@
+/**
+ * The Redis registry's atomic steps, one Lua script each. Every script gets the key prefix as its one key (so that
+ * a cluster routes it to the prefix's slot: the prefix is a hash tag) and, as its first arguments, the time from
+ * Effect's `Clock` and the eviction policy; none reads Redis's own clock or uses key TTLs.
+ *
+ * Keys under the prefix P:
+ * - `P t:{id}`      hash, the task record: one field per field of the record, each value JSON text
+ * - `P q:{kind}`    zset, PENDING tasks of a kind, scored by arrival (`P seq`)
+ * - `P claims`      zset, PROCESSING tasks, scored by their lease's deadline
+ * - `P done`        zset, the finished index, scored by completedAt (ties by id): eviction walks it from the oldest
+ * - `P by:{STATUS}` zset per status, scored by createdAt, for `list`
+ * - `P tomb`        hash, id → tombstone JSON; `P tomb:order` zset, id → burial sequence (`P tomb:seq`)
+ * - `P meta`        hash: `pending` (count) and `weight` (the active tasks' work), kept by the scripts
+ * Channels: `P events` (a change `C{record}` or an eviction `E{tombstone}`), `P lost` (claim tokens no longer
+ * current), `P work` (a task became PENDING).
+ */
+
+const prelude = `
+local P = KEYS[1]
+local now = tonumber(ARGV[1])
+local thresholdMs = tonumber(ARGV[2])
+local maxRetained = tonumber(ARGV[3])
+local tombCapacity = tonumber(ARGV[4])
+local evicted = 0
+local BATCH = 500
+
+local function rec(id) return P .. "t:" .. id end
+local function unquote(s) return string.sub(s, 2, -2) end
+local function quote(s) return '"' .. s .. '"' end
+
+-- The record as JSON text: its fields' values are JSON already.
+local function recordJson(id)
+  local f = redis.call("HGETALL", rec(id))
+  local parts = {}
+  for i = 1, #f, 2 do parts[#parts + 1] = '"' .. f[i] .. '":' .. f[i + 1] end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function changed(id)
+  redis.call("PUBLISH", P .. "events", "C" .. recordJson(id))
+end
+
+-- Moves a record between the per-status lists.
+local function relist(id, from, to, createdAt)
+  if from then redis.call("ZREM", P .. "by:" .. from, id) end
+  redis.call("ZADD", P .. "by:" .. to, createdAt, id)
+end
+
+local function bury(id, completedAt, cause)
+  local r = rec(id)
+  local status = unquote(redis.call("HGET", r, "_tag"))
+  redis.call("DEL", r)
+  redis.call("ZREM", P .. "done", id)
+  redis.call("ZREM", P .. "by:" .. status, id)
+  local stone = '{"status":"' .. status .. '","completedAt":' .. completedAt .. ',"evictedAt":' .. ARGV[1] .. '}'
+  if tombCapacity > 0 and redis.call("HSET", P .. "tomb", id, stone) == 1 then
+    redis.call("ZADD", P .. "tomb:order", redis.call("INCR", P .. "tomb:seq"), id)
+  end
+  redis.call("PUBLISH", P .. "events",
+    'E{"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
+  evicted = evicted + 1
+end
+
+local function trimTombstones()
+  local extra = redis.call("ZCARD", P .. "tomb:order") - tombCapacity
+  if extra > 0 then
+    local gone = redis.call("ZPOPMIN", P .. "tomb:order", extra)
+    for i = 1, #gone, 2 do redis.call("HDEL", P .. "tomb", gone[i]) end
+  end
+end
+
+-- Finished records strictly older than the threshold, oldest first: O(k log n) for k evicted.
+local function evictAged()
+  local cutoff = now - thresholdMs
+  while true do
+    local due = redis.call("ZRANGEBYSCORE", P .. "done", "-inf", "(" .. cutoff, "WITHSCORES", "LIMIT", 0, BATCH)
+    for i = 1, #due, 2 do bury(due[i], due[i + 1], "age") end
+    if #due < 2 * BATCH then break end
+  end
+end
+
+-- The oldest finished records beyond the cap.
+local function enforceCap()
+  local extra = redis.call("ZCARD", P .. "done") - maxRetained
+  if extra > 0 then
+    local oldest = redis.call("ZRANGE", P .. "done", 0, extra - 1, "WITHSCORES")
+    for i = 1, #oldest, 2 do bury(oldest[i], oldest[i + 1], "cap") end
+  end
+end
+
+local function evictDue()
+  evictAged()
+  enforceCap()
+  trimTombstones()
+end
+
+-- A record becomes finished: out of the active bookkeeping, into the finished index.
+local function finished(id, weight, completedAt)
+  redis.call("HINCRBY", P .. "meta", "weight", -weight)
+  redis.call("ZADD", P .. "done", completedAt, id)
+end
+
+local function enqueue(id, kind)
+  redis.call("ZADD", P .. "q:" .. kind, redis.call("INCR", P .. "seq"), id)
+  redis.call("HINCRBY", P .. "meta", "pending", 1)
+  redis.call("PUBLISH", P .. "work", "")
+end
+
+local function dequeue(id, kind)
+  redis.call("ZREM", P .. "q:" .. kind, id)
+  redis.call("HINCRBY", P .. "meta", "pending", -1)
+end
+
+local function hset(r, from)
+  for i = from, #ARGV, 2 do redis.call("HSET", r, ARGV[i], ARGV[i + 1]) end
+end
+`
+
+/** How many arguments every script takes before its own: now, threshold, cap, tombstone capacity. */
+export const POLICY_ARGS = 4
+
+/**
+ * Evicts what is due, then admits the task if the active tasks are under both limits.
+ * Own args: maxPending, maxWork, id, kind, weight, createdAt, then the record's field/value pairs.
+ * Answers `[evicted, "ok"]`, `[evicted, "full"]` or `[evicted, "busy", activeWeight]`.
+ */
+export const submit = `${prelude}
+local maxPending, maxWork = tonumber(ARGV[5]), tonumber(ARGV[6])
+local id, kind, weight, createdAt = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]
+evictDue()
+local meta = redis.call("HMGET", P .. "meta", "pending", "weight")
+local pending, active = tonumber(meta[1] or "0"), tonumber(meta[2] or "0")
+if pending + redis.call("ZCARD", P .. "claims") >= maxPending then return { evicted, "full" } end
+if active + weight > maxWork then return { evicted, "busy", active } end
+hset(rec(id), 11)
+redis.call("HINCRBY", P .. "meta", "weight", weight)
+relist(id, nil, "PENDING", createdAt)
+changed(id)
+enqueue(id, kind)
+return { evicted, "ok" }
+`
+
+/**
+ * Claims the oldest PENDING task among the kinds: PENDING → PROCESSING with the claim token, leased until the deadline.
+ * Own args: token, deadline, kinds… Answers the claimed record's JSON, or false.
+ */
+export const claim = `${prelude}
+local token, deadline = ARGV[5], ARGV[6]
+local bestId, bestKind, bestSeq = nil, nil, nil
+for i = 7, #ARGV do
+  local first = redis.call("ZRANGE", P .. "q:" .. ARGV[i], 0, 0, "WITHSCORES")
+  if first[1] and (bestSeq == nil or tonumber(first[2]) < bestSeq) then
+    bestId, bestKind, bestSeq = first[1], ARGV[i], tonumber(first[2])
+  end
+end
+if not bestId then return false end
+local r = rec(bestId)
+dequeue(bestId, bestKind)
+redis.call("HSET", r, "_tag", '"PROCESSING"', "claim", quote(token), "startedAt", ARGV[1],
+  "completedSegments", "[]", "errors", "[]")
+redis.call("HINCRBY", r, "attempts", 1)
+redis.call("HINCRBY", r, "version", 1)
+redis.call("ZADD", P .. "claims", deadline, bestId)
+relist(bestId, "PENDING", "PROCESSING", redis.call("HGET", r, "createdAt"))
+changed(bestId)
+return recordJson(bestId)
+`
+
+/**
+ * Replaces a PROCESSING record with its next state, computed by the domain, if the claim is still current and the
+ * record is the version the worker last wrote. The next state may be PROCESSING (a report), finished (the run
+ * ended) or PENDING (handed back at shutdown).
+ * Own args: id, token, expected version, next status, next completedAt (or ""), then field/value pairs.
+ * Answers `[evicted, "ok" | "lost" | "stale"]`.
+ */
+export const put = `${prelude}
+local id, token, expected, status, completedAt = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local r = rec(id)
+local cur = redis.call("HMGET", r, "_tag", "claim", "version", "weight", "kind", "createdAt")
+if cur[1] ~= '"PROCESSING"' or cur[2] ~= quote(token) then return { 0, "lost" } end
+if cur[3] ~= expected then return { 0, "stale" } end
+evictDue()
+redis.call("DEL", r)
+hset(r, 10)
+if status ~= "PROCESSING" then
+  redis.call("ZREM", P .. "claims", id)
+  relist(id, "PROCESSING", status, cur[6])
+  if status == "PENDING" then
+    enqueue(id, unquote(cur[5]))
+  else
+    finished(id, tonumber(cur[4]), completedAt)
+  end
+end
+changed(id)
+if status ~= "PROCESSING" and status ~= "PENDING" then
+  enforceCap()
+  trimTombstones()
+end
+return { evicted, "ok" }
+`
+
+/**
+ * Cancels a PENDING or PROCESSING task; the worker holding its claim, in whichever process, is told through `P lost`.
+ * Own args: id, reason as JSON text. Answers `[evicted, "ok", record]`, `[evicted, "finished", status]`,
+ * `[evicted, "gone", tombstone]` or `[evicted, "unknown"]`.
+ */
+export const cancel = `${prelude}
+local id, reason = ARGV[5], ARGV[6]
+evictDue()
+local r = rec(id)
+local cur = redis.call("HMGET", r, "_tag", "claim", "weight", "kind", "createdAt")
+if not cur[1] then
+  local stone = redis.call("HGET", P .. "tomb", id)
+  if stone then return { evicted, "gone", stone } end
+  return { evicted, "unknown" }
+end
+local status = unquote(cur[1])
+if status ~= "PENDING" and status ~= "PROCESSING" then return { evicted, "finished", status } end
+if status == "PENDING" then
+  dequeue(id, unquote(cur[4]))
+  redis.call("HSET", r, "completedSegments", "[]", "errors", "[]")
+else
+  redis.call("ZREM", P .. "claims", id)
+  redis.call("PUBLISH", P .. "lost", unquote(cur[2]))
+end
+redis.call("HDEL", r, "payload", "attempts", "weight", "claim")
+redis.call("HSET", r, "_tag", '"CANCELLED"', "completedAt", ARGV[1], "reason", reason)
+redis.call("HINCRBY", r, "version", 1)
+finished(id, tonumber(cur[3]), ARGV[1])
+relist(id, status, "CANCELLED", cur[5])
+changed(id)
+enforceCap()
+trimTombstones()
+return { evicted, "ok", recordJson(id) }
+`
+
+/**
+ * Takes back claims whose lease has run out: the task goes back to PENDING while it has attempts left, else it ends
+ * FAILED. The worker that held the claim, if it is still alive, is told through `P lost`.
+ * Own args: max attempts, the failure message as JSON text, at most how many. Answers `[evicted, requeued, failed]`.
+ */
+export const reap = `${prelude}
+local maxAttempts, message, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local due = redis.call("ZRANGEBYSCORE", P .. "claims", "-inf", "(" .. ARGV[1], "LIMIT", 0, limit)
+local requeued, failed = 0, 0
+for _, id in ipairs(due) do
+  local r = rec(id)
+  local cur = redis.call("HMGET", r, "claim", "attempts", "weight", "kind", "createdAt")
+  redis.call("ZREM", P .. "claims", id)
+  redis.call("PUBLISH", P .. "lost", unquote(cur[1]))
+  redis.call("HINCRBY", r, "version", 1)
+  if tonumber(cur[2]) < maxAttempts then
+    redis.call("HDEL", r, "claim", "startedAt", "completedSegments", "errors")
+    redis.call("HSET", r, "_tag", '"PENDING"')
+    relist(id, "PROCESSING", "PENDING", cur[5])
+    changed(id)
+    enqueue(id, unquote(cur[4]))
+    requeued = requeued + 1
+  else
+    redis.call("HDEL", r, "payload", "attempts", "weight", "claim")
+    redis.call("HSET", r, "_tag", '"FAILED"', "completedAt", ARGV[1], "error", message)
+    finished(id, tonumber(cur[3]), ARGV[1])
+    relist(id, "PROCESSING", "FAILED", cur[5])
+    changed(id)
+    failed = failed + 1
+  end
+end
+enforceCap()
+trimTombstones()
+return { evicted, requeued, failed }
+`
+
+/**
+ * Extends the leases of claims still current. Own args: deadline, then id/token pairs. Answers the tokens that are
+ * no longer current.
+ */
+export const renew = `${prelude}
+local lost = {}
+for i = 6, #ARGV, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  if redis.call("HGET", rec(id), "claim") == quote(token) then
+    redis.call("ZADD", P .. "claims", "XX", ARGV[5], id)
+  else
+    lost[#lost + 1] = token
+  end
+end
+return lost
+`
+
+/** Evicts what is due. Answers `[evicted]`. */
+export const sweep = `${prelude}
+evictDue()
+return { evicted }
+`
+
+/**
+ * The live records, newest first (ties by id), after evicting what is due. Own args: status or "", limit or "".
+ * Answers `[evicted, record JSON…]`.
+ */
+export const list = `${prelude}
+local only, limit = ARGV[5], tonumber(ARGV[6])
+evictDue()
+local statuses = { "PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED" }
+if only ~= "" then statuses = { only } end
+local rows = {}
+for _, status in ipairs(statuses) do
+  local found
+  if limit then
+    found = redis.call("ZREVRANGE", P .. "by:" .. status, 0, limit - 1, "WITHSCORES")
+  else
+    found = redis.call("ZREVRANGE", P .. "by:" .. status, 0, -1, "WITHSCORES")
+  end
+  for i = 1, #found, 2 do rows[#rows + 1] = { found[i], tonumber(found[i + 1]) } end
+end
+table.sort(rows, function(a, b)
+  if a[2] ~= b[2] then return a[2] > b[2] end
+  return a[1] < b[1]
+end)
+local out = { evicted }
+for i = 1, #rows do
+  if limit and i > limit then break end
+  out[#out + 1] = recordJson(rows[i][1])
+end
+return out
+`
+
+/** Counts, O(1). Answers `[pending, processing, finished, tombstones]`. */
+export const stats = `
+local P = KEYS[1]
+return {
+  tonumber(redis.call("HGET", P .. "meta", "pending") or "0"),
+  redis.call("ZCARD", P .. "claims"),
+  redis.call("ZCARD", P .. "done"),
+  redis.call("ZCARD", P .. "tomb:order")
+}
+`
