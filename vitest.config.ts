@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds dist/ once for the tests that start the built server (test/e2e, the browser test).
+    globalSetup: ["test/globalSetup.ts"],
     testTimeout: 30_000
   }
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
@@ -42,8 +42,8 @@ const submit = (segments: ReadonlyArray<{ segment_id: string; text: string }>) =
 
 const statusOf = async (taskId: string) => (await task(`/api/tasks/${taskId}`)).body
 
+// dist/ is built once for every test file by test/globalSetup.ts.
 beforeAll(async () => {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { cwd: root })
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   server = spawn(process.execPath, ["dist/main.js"], {
@@ -54,7 +54,7 @@ beforeAll(async () => {
   server.stdout?.on("data", (chunk) => (output += chunk))
   server.stderr?.on("data", (chunk) => (output += chunk))
   await until("the server to listen", async () => (output.includes("Listening on") ? true : undefined), 30)
-}, 90_000)
+}, 60_000)
 
 afterAll(() => {
   if (server.exitCode === null) server.kill("SIGKILL")
