@@ -297,10 +297,8 @@ export const make = Effect.gen(function* () {
       // Registered before the read, so that a cancel is either seen by the read or heard on the `lost` channel.
       stops.set(claimed.claim, stop)
       if (!(yield* holdsNow(claimed))) yield* stop
-      return Effect.sync(() => {
-        stops.delete(claimed.claim)
-        held.delete(claimed.claim)
-      })
+      // The claim stays held (and renewed) until the worker has recorded how the run ended.
+      return Effect.sync(() => stops.delete(claimed.claim))
     })
 
   const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) =>
