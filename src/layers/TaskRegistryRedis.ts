@@ -19,6 +19,7 @@ import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { Tombstone } from "../domain/RegistryState.js"
 import { applyReport, settle } from "../domain/Outcome.js"
 import * as Task from "../domain/Task.js"
+import { TaskId as TaskIdSchema } from "../domain/TaskId.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
 import { weightOf } from "../domain/TaskKind.js"
@@ -94,6 +95,14 @@ export const make = Effect.gen(function* () {
 
   const channels = yield* WatchChannels.make
   const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
+  // Readers of `events` right now: with none, and no watcher of the task, a change notice is not even decoded.
+  let readers = 0
+  const eventStream = Stream.unwrapScoped(
+    Effect.acquireRelease(
+      Effect.sync(() => readers++),
+      () => Effect.sync(() => readers--)
+    ).pipe(Effect.as(Stream.fromPubSub(events)))
+  )
   const work = yield* PubSub.sliding<void>(1)
   // The claims this process's workers hold: the latest record each wrote, and what stops its handler.
   const held = new Map<string, Task.Processing>()
@@ -325,7 +334,11 @@ export const make = Effect.gen(function* () {
         return stop === undefined ? undefined : yield* stop
       }
       if (message.startsWith("C")) {
-        const task = Stored.fromJson(message.slice(1))
+        // Decoding a record costs: only when someone in this process listens.
+        const space = message.indexOf(" ")
+        const id = TaskIdSchema.make(message.slice(1, space))
+        if (readers === 0 && !(yield* channels.isWatched(id))) return
+        const task = Stored.fromJson(message.slice(space + 1))
         yield* PubSub.publish(events, { _tag: "Changed", task })
         return yield* channels.publish(task)
       }
@@ -381,7 +394,7 @@ export const make = Effect.gen(function* () {
   }
 
   return {
-    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: Stream.fromPubSub(events), sweep, stats }),
+    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep, stats }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork }),
     /** Commands in flight and notices not yet handled, so that a test can wait for the store to settle. */
     pending: Effect.zipWith(connection.inFlight, Queue.size(connection.inbox), (a, b) => a + Math.max(0, b))

@@ -25,6 +25,9 @@ export const make = Effect.gen(function* () {
       })
     )
 
+  /** Whether the task has a watcher right now. */
+  const isWatched = (id: TaskId) => Effect.map(Ref.get(channels), HashMap.has(id))
+
   /** The tasks watched right now. */
   const watched = Effect.map(Ref.get(channels), (map) => Array.from(HashMap.keys(map)))
 
@@ -79,5 +82,5 @@ export const make = Effect.gen(function* () {
       })
     )
 
-  return { publish, watched, watchers, watch }
+  return { publish, isWatched, watched, watchers, watch }
 })

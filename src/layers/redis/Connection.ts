@@ -1,6 +1,6 @@
 import type { CommandParser } from "@redis/client"
 import { createClient, defineScript, ErrorReply } from "@redis/client"
-import { Clock, Duration, Effect, Queue, Runtime } from "effect"
+import { Clock, Duration, Effect, Exit, Queue, Runtime, Schedule } from "effect"
 import { RegistryUnavailable } from "../../domain/Errors.js"
 import * as Scripts from "./Scripts.js"
 
@@ -72,7 +72,6 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
     const client = connect(url)
     const subscriber = client.duplicate({ disableOfflineQueue: false })
     const inbox = yield* Queue.unbounded<Inbound>()
-    let inFlight = 0
 
     // Said once per outage, and once when it ends, not on every retry.
     const watchHealth = (c: typeof client | typeof subscriber, role: string) => {
@@ -125,33 +124,51 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
     const unavailable = (reason: string) =>
       new RegistryUnavailable({ message: `The task store (Redis at ${where}, REDIS_URL) cannot be reached: ${reason}` })
 
+    const failure = (error: unknown): Exit.Exit<never, RegistryUnavailable> =>
+      error instanceof ErrorReply && !TRANSIENT.some((code) => error.message.startsWith(code))
+        ? Exit.die(error)
+        : Exit.fail(unavailable(error instanceof Error ? error.message : String(error)))
+
+    // Commands waiting for an answer, each with when it was sent and how to give up on it. One watchdog fiber gives
+    // up on those that take too long, rather than a timer and a fiber for every command. A network timeout is real
+    // time (`Date.now`, the live clock), not the registry's time: tests move their clock on by hours.
+    const waiting = new Set<{
+      readonly sent: number
+      readonly resume: (exit: Exit.Exit<never, RegistryUnavailable>) => void
+    }>()
+    const timeoutMs = Duration.toMillis(COMMAND_TIMEOUT)
+    yield* Effect.sync(() => {
+      const now = Date.now()
+      for (const entry of waiting) {
+        if (now - entry.sent < timeoutMs) continue
+        waiting.delete(entry)
+        entry.resume(Exit.fail(unavailable(`no answer within ${timeoutMs / 1000} seconds`)))
+      }
+    }).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.withClock(live), Effect.forkScoped)
+
     /**
      * One command. A Redis that cannot be reached, that answers "not now", or that takes too long is
      * `RegistryUnavailable`; any other error Redis answers is a defect of this code.
      */
     const call = <A>(command: (c: Client) => Promise<A>): Effect.Effect<A, RegistryUnavailable> =>
-      Effect.suspend(() => {
-        inFlight++
-        return Effect.tryPromise({
-          try: () => command(client),
-          catch: (error) => error
-        }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
-      }).pipe(
-        Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => unavailable("no answer within 5 seconds") }),
-        Effect.withClock(live),
-        Effect.catchAll((error) =>
-          error instanceof RegistryUnavailable
-            ? Effect.fail(error)
-            : error instanceof ErrorReply && !TRANSIENT.some((code) => error.message.startsWith(code))
-              ? Effect.die(error)
-              : Effect.fail(unavailable(error instanceof Error ? error.message : String(error)))
+      Effect.async<A, RegistryUnavailable>((resume) => {
+        const entry = { sent: Date.now(), resume }
+        waiting.add(entry)
+        const settle = (exit: Exit.Exit<A, RegistryUnavailable>) => {
+          if (waiting.delete(entry)) resume(exit)
+        }
+        command(client).then(
+          (value) => settle(Exit.succeed(value)),
+          (error) => settle(failure(error))
         )
-      )
+        // Given up on (the caller was interrupted): the answer, when it comes, is dropped.
+        return Effect.sync(() => waiting.delete(entry))
+      })
 
     return {
       call,
       inbox,
       /** Commands sent and not yet answered (for tests that wait for the store to settle). */
-      inFlight: Effect.sync(() => inFlight)
+      inFlight: Effect.sync(() => waiting.size)
     }
   })

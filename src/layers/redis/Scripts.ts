@@ -11,7 +11,7 @@
  * - `P by:{STATUS}` zset per status, scored by createdAt, for `list`
  * - `P tomb`        hash, id → tombstone JSON; `P tomb:order` zset, id → burial sequence (`P tomb:seq`)
  * - `P meta`        hash: `pending` (count) and `weight` (the active tasks' work), kept by the scripts
- * Channels: `P events` (a change `C{record}` or an eviction `E{tombstone}`), `P lost` (claim tokens no longer
+ * Channels: `P events` (a change `C{id} {record}` or an eviction `E{tombstone}`), `P lost` (claim tokens no longer
  * current), `P work` (a task became PENDING).
  */
 
@@ -37,7 +37,7 @@ local function recordJson(id)
 end
 
 local function changed(id)
-  redis.call("PUBLISH", P .. "events", "C" .. recordJson(id))
+  redis.call("PUBLISH", P .. "events", "C" .. id .. " " .. recordJson(id))
 end
 
 -- Moves a record between the per-status lists.
