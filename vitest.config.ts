@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
@@ -11,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // One id per run, so that the end-to-end files build the server once between them (test/support/build.ts).
+    env: { STORYFLOW_TEST_RUN: randomUUID() },
     testTimeout: 30_000
   }
 })

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
 import { TaskStatusJson } from "../../src/http/Wire.js"
+import { buildServer } from "../support/build.js"
 import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
 
@@ -43,7 +44,7 @@ const submit = (segments: ReadonlyArray<{ segment_id: string; text: string }>) =
 const statusOf = async (taskId: string) => (await task(`/api/tasks/${taskId}`)).body
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { cwd: root })
+  await buildServer()
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   server = spawn(process.execPath, ["dist/main.js"], {
