@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
@@ -12,8 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    // One id per run, so that the end-to-end files build the server once between them (test/support/build.ts).
-    env: { STORYFLOW_TEST_RUN: randomUUID() },
+    // Builds dist/ once for the tests that start the built server (test/e2e, the browser test).
+    globalSetup: ["test/globalSetup.ts"],
     testTimeout: 30_000
   }
 })

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline"
 import { performance } from "node:perf_hooks"
 import * as Task from "../src/domain/Task.js"
 import { TaskId } from "../src/domain/TaskId.js"
-import * as Record from "../src/layers/redis/Record.js"
+import * as Stored from "../src/layers/redis/Stored.js"
 import { TaskRegistry } from "../src/services/TaskRegistry.js"
 import type { Client } from "./redisSupport.js"
 import {
@@ -87,7 +87,7 @@ const finishedFields = (completedAt: number) => {
     createdAt: completedAt
   })
   const started = Either.getOrThrow(Task.start(completedAt, "claim")(pending))
-  return { id: pending.id, fields: Record.toFields(Either.getOrThrow(Task.complete(completedAt)(started))) }
+  return { id: pending.id, fields: Stored.toFields(Either.getOrThrow(Task.complete(completedAt)(started))) }
 }
 
 /**

@@ -74,6 +74,8 @@ export { TaskRegistry } from "./services/TaskRegistry.js"
 export type {
   /** Filter for `TaskRegistry.list`. */
   ListFilter,
+  /** One change from `TaskRegistry.events`: a record that changed, or one evicted (by age or cap) with its tombstone. */
+  RegistryEvent,
   /** Counts from `TaskRegistry.stats`. */
   RegistryStats
 } from "./services/TaskRegistry.js"

@@ -40,11 +40,17 @@ describe("package entries", () => {
     expect(packages).toEqual(expect.arrayContaining(["@effect/platform", "@effect/platform-node"]))
   })
 
+  it("storyflow-tasks/redis holds the Redis registry and its client, and nothing of the server", () => {
+    const { modules, packages } = graph("redis.ts")
+    expect(packages.sort()).toEqual(["@redis/client", "effect", "node:crypto"])
+    expect(modules.filter((m) => m.startsWith("http/") || m === "App.ts" || m.includes("Espeak"))).toEqual([])
+  })
+
   it("only the composition root and the package entries import src/layers", () => {
     const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))
     const importers = files
       .filter((f) => !f.startsWith("layers/"))
       .filter((f) => /from "(\.\.?\/)+layers\//.test(readFileSync(join(src, f), "utf8")))
-    expect(importers.sort()).toEqual(["App.ts", "index.ts", "server.ts"])
+    expect(importers.sort()).toEqual(["App.ts", "index.ts", "redis.ts", "server.ts"])
   })
 })

@@ -16,6 +16,7 @@ import {
 import type { RegistryUnavailable } from "../domain/Errors.js"
 import { InvalidPayload, RegistryBusy, RegistryFull, TaskAlreadyFinished, TaskTooLarge } from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
+import { Tombstone } from "../domain/RegistryState.js"
 import { applyReport, settle } from "../domain/Outcome.js"
 import * as Task from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
@@ -30,7 +31,7 @@ import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
 import type { ListFilter, RegistryEvent } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import * as Connection from "./redis/Connection.js"
-import * as Record from "./redis/Record.js"
+import * as Stored from "./redis/Stored.js"
 import type { NotHeld } from "./RegistryCommon.js"
 import { logEvicted, notHeld } from "./RegistryCommon.js"
 import * as Sweeper from "./Sweeper.js"
@@ -153,7 +154,7 @@ export const make = Effect.gen(function* () {
           task.kind,
           String(weight),
           String(now),
-          ...Record.toFields(task)
+          ...Stored.toFields(task)
         ])
       ).pipe(Effect.flatMap(logged(SubmitReply)))
       switch (answer[1]) {
@@ -168,7 +169,7 @@ export const make = Effect.gen(function* () {
 
   const tombstoneOf = (id: TaskId) =>
     call((c) => c.hGet(`${P}tomb`, id)).pipe(
-      Effect.map((text) => Option.map(Option.fromNullable(text), (t) => Record.tombstoneFromJson(id, t)))
+      Effect.map((text) => Option.map(Option.fromNullable(text), (t) => Stored.tombstoneFromJson(id, t)))
     )
 
   const get = (id: TaskId): Effect.Effect<Task.Task, NotHeld | RegistryUnavailable> =>
@@ -176,7 +177,7 @@ export const make = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const hash = yield* call((c) => c.hGetAll(`${P}t:${id}`))
       if (Object.keys(hash).length > 0) {
-        const task = Record.fromHash(hash)
+        const task = Stored.fromHash(hash)
         // Past its threshold it is gone, whether or not a sweep has run: evict it now, then answer from its tombstone.
         if (!(Task.isFinished(task) && now - task.completedAt > thresholdMs)) return task
         yield* sweepAt(now)
@@ -190,7 +191,7 @@ export const make = Effect.gen(function* () {
       const [, ...records] = yield* call((c) =>
         c.tasksList(P, [...policy(now), filter.status ?? "", filter.limit === undefined ? "" : String(filter.limit)])
       ).pipe(Effect.flatMap(logged(ListReply)))
-      return records.map(Record.fromJson)
+      return records.map(Stored.fromJson)
     })
 
   const cancel = (id: TaskId) =>
@@ -201,11 +202,11 @@ export const make = Effect.gen(function* () {
       ).pipe(Effect.flatMap(logged(CancelReply)))
       switch (answer[1]) {
         case "ok":
-          return Record.fromJson(answer[2])
+          return Stored.fromJson(answer[2])
         case "finished":
           return yield* new TaskAlreadyFinished({ taskId: id, status: answer[2] })
         case "gone":
-          return yield* Effect.fail(notHeld(ids, Option.some(Record.tombstoneFromJson(id, answer[2])), id))
+          return yield* Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
         case "unknown":
           return yield* Effect.fail(notHeld(ids, Option.none(), id))
       }
@@ -226,7 +227,7 @@ export const make = Effect.gen(function* () {
       const token = crypto.randomUUID()
       const answer = yield* call((c) => c.tasksClaim(P, [...policy(now), token, String(now + leaseMs), ...kinds]))
       if (answer === null) return Option.none()
-      const task = Record.fromJson(answer)
+      const task = Stored.fromJson(answer)
       if (task._tag !== "PROCESSING") return yield* Effect.dieMessage(`A claim answered a ${task._tag} record`)
       held.set(token, task)
       return Option.some(task)
@@ -255,7 +256,7 @@ export const make = Effect.gen(function* () {
           String(latest.version),
           task._tag,
           Task.isFinished(task) ? String(task.completedAt) : "",
-          ...Record.toFields(task)
+          ...Stored.toFields(task)
         ])
       ).pipe(Effect.flatMap(logged(PutReply)))
       switch (outcome) {
@@ -297,10 +298,8 @@ export const make = Effect.gen(function* () {
       // Registered before the read, so that a cancel is either seen by the read or heard on the `lost` channel.
       stops.set(claimed.claim, stop)
       if (!(yield* holdsNow(claimed))) yield* stop
-      return Effect.sync(() => {
-        stops.delete(claimed.claim)
-        held.delete(claimed.claim)
-      })
+      // The claim stays held (and renewed) until the worker has recorded how the run ended.
+      return Effect.sync(() => stops.delete(claimed.claim))
     })
 
   const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) =>
@@ -326,18 +325,14 @@ export const make = Effect.gen(function* () {
         return stop === undefined ? undefined : yield* stop
       }
       if (message.startsWith("C")) {
-        const task = Record.fromJson(message.slice(1))
+        const task = Stored.fromJson(message.slice(1))
         yield* PubSub.publish(events, { _tag: "Changed", task })
         return yield* channels.publish(task)
       }
-      const eviction = Record.decodeEviction(message.slice(1))
+      const eviction = Stored.decodeEviction(message.slice(1))
       if (Either.isLeft(eviction)) return yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
       const { cause, ...tombstone } = eviction.right
-      yield* PubSub.publish(events, {
-        _tag: "Evicted",
-        tombstone: Record.tombstoneFromJson(tombstone.id, JSON.stringify(tombstone)),
-        cause
-      })
+      yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause })
     }).pipe(Effect.catchAllDefect((defect) => Effect.logError("Could not handle a notice from Redis", defect)))
 
   yield* Queue.take(connection.inbox).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)

@@ -36,7 +36,9 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
     const persist = <A, E extends { readonly _tag: string }>(step: Effect.Effect<A, E>) =>
       step.pipe(
         Effect.catchIf(isUnavailable, (unavailable) =>
-          Effect.logWarning("The task store cannot be reached; retrying", unavailable).pipe(
+          Effect.logWarning(
+            `Retrying until the task store answers: ${isUnavailable(unavailable) ? unavailable.message : unavailable._tag}`
+          ).pipe(
             Effect.zipRight(
               Effect.interruptible(Effect.retry(step, { schedule: untilReachable, while: isUnavailable }))
             )

@@ -3,7 +3,6 @@ import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
-import { buildServer } from "../support/build.js"
 import { tempAudioDir } from "../support/http.js"
 import type { Server } from "../support/processes.js"
 import { awaitStatus, sleep, startServer, stopAll, TERMINAL } from "../support/processes.js"
@@ -42,9 +41,9 @@ const pause = (...servers: ReadonlyArray<Server>) => servers.forEach((s) => s.ch
 const resume = (...servers: ReadonlyArray<Server>) => servers.forEach((s) => s.child.kill("SIGCONT"))
 const logs = () => [a, b, killed, terminated, evicting].map((s) => `--- ${s?.name}\n${s?.log()}`).join("\n")
 
+// dist/ is built once for every test file by test/globalSetup.ts.
 beforeAll(async () => {
   await Effect.runPromise(requireRedis())
-  await buildServer()
   ;[a, b, killed, terminated, evicting] = await Promise.all([
     startServer("A", { ...shared, TASK_CONCURRENCY: "1" }),
     startServer("B", { ...shared, TASK_CONCURRENCY: "0" }),

@@ -6,7 +6,6 @@ import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
 import { TaskStatusJson } from "../../src/http/Wire.js"
-import { buildServer } from "../support/build.js"
 import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
 
@@ -43,8 +42,8 @@ const submit = (segments: ReadonlyArray<{ segment_id: string; text: string }>) =
 
 const statusOf = async (taskId: string) => (await task(`/api/tasks/${taskId}`)).body
 
+// dist/ is built once for every test file by test/globalSetup.ts.
 beforeAll(async () => {
-  await buildServer()
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   server = spawn(process.execPath, ["dist/main.js"], {
@@ -55,7 +54,7 @@ beforeAll(async () => {
   server.stdout?.on("data", (chunk) => (output += chunk))
   server.stderr?.on("data", (chunk) => (output += chunk))
   await until("the server to listen", async () => (output.includes("Listening on") ? true : undefined), 30)
-}, 90_000)
+}, 60_000)
 
 afterAll(() => {
   if (server.exitCode === null) server.kill("SIGKILL")
