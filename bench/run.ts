@@ -1,5 +1,6 @@
 import { httpPolling } from "./http.js"
 import { memory } from "./memory.js"
+import { redis } from "./redis.js"
 import { evictionCost, throughput } from "./registry.js"
 import type { Mode } from "./support.js"
 
@@ -15,7 +16,8 @@ const sections: Record<string, (mode: Mode) => Promise<void>> = {
   eviction: evictionCost,
   throughput,
   memory,
-  http: httpPolling
+  http: httpPolling,
+  redis
 }
 
 console.log(`StoryFlow Tasks benchmarks (${full ? "full" : "quick"} mode), Node ${process.version}`)
