@@ -2,6 +2,7 @@ import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
 import { Api } from "./Api.js"
 import * as ContentType from "./ContentType.js"
+import * as Dashboard from "./Dashboard.js"
 import * as Guards from "./Guards.js"
 import { AudioLive } from "./handlers/Audio.js"
 import { SystemLive } from "./handlers/System.js"
@@ -18,7 +19,7 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 )
 
 /**
- * The routes, `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, served on
+ * The routes, the dashboard at `/` (./Dashboard.ts), `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, served on
  * whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`, `Synthesizer`, `AudioStore`)
  * come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the listener's, status polls of existing
  * tasks are answered ahead of the platform (./Polling.ts).
@@ -28,12 +29,8 @@ export const HttpAppLive = HttpApiBuilder.serve().pipe(
   Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(
-    Methods.layer(Api, [
-      ["/docs", "GET"],
-      ["/openapi.json", "GET"]
-    ])
-  ),
+  Layer.provide(Methods.layer(Api, [["/docs", "GET"], ["/openapi.json", "GET"], ...Dashboard.routes])),
+  Layer.provide(Dashboard.layer()),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
@@ -10,7 +10,7 @@ import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
 
 // End to end: the built server (`node dist/main.js`, what `npm start` runs) as its own process, with the real
-// speech engine, on a free port of 127.0.0.1.
+// speech engine, on a free port of 127.0.0.1. test/globalSetup.ts has built it.
 
 const root = new URL("../../", import.meta.url)
 let server: ChildProcess
@@ -43,7 +43,6 @@ const submit = (segments: ReadonlyArray<{ segment_id: string; text: string }>) =
 const statusOf = async (taskId: string) => (await task(`/api/tasks/${taskId}`)).body
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { cwd: root })
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   server = spawn(process.execPath, ["dist/main.js"], {
@@ -122,7 +121,7 @@ describe("the server process (real engine)", () => {
   }, 90_000)
 })
 
-// Start-up, timeouts and shutdown, each on a server process of its own (built by the `beforeAll` above).
+// Start-up, timeouts and shutdown, each on a server process of its own (built by test/globalSetup.ts).
 
 const spawnServer = (port: number, env: Record<string, string> = {}) => {
   const child = spawn(process.execPath, ["dist/main.js"], {

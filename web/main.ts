@@ -1,0 +1,135 @@
+import { cancelTask, health, listTasks, readTask, submitTask, voices } from "./api.js"
+import type { Submission } from "./api.js"
+import { Board } from "./board.js"
+import { byId, el } from "./dom.js"
+import { toSegments } from "./story.js"
+import { BoardView } from "./view.js"
+import { isEvicted, isStats, isStatus, isTaskStatus, parseJson } from "./wire.js"
+
+// The page's wiring. It is live from the event stream alone: GET /api/events pushes every change and eviction, and
+// the listing is read only when the stream (re)opens, to catch up on what happened while it was not connected.
+
+const LIST_LIMIT = 200
+const REOPEN_AFTER_MS = 5000
+
+const board = new Board()
+const filter = byId("filter", HTMLSelectElement)
+const view = new BoardView(board, () => (isStatus(filter.value) ? filter.value : undefined))
+const connection = byId("connection", HTMLElement)
+const message = byId("message", HTMLElement)
+
+const say = (text: string, kind: "info" | "error" = "info") => {
+  message.textContent = text
+  message.dataset["kind"] = kind
+}
+
+/** Reads the listing, then the finished segments of listed tasks the page has not seen in full. */
+const catchUp = async () => {
+  const listed = await listTasks(LIST_LIMIT)
+  if (!listed.ok) return say(listed.message, "error")
+  for (const task of listed.value.tasks) board.applySummary(task)
+  view.schedule()
+  for (const id of board.missingSegments()) {
+    const read = await readTask(id)
+    if (read.ok) board.applyStatus(read.value)
+    else if (read.status === 404 || read.status === 410) board.forget(id)
+    view.schedule()
+  }
+}
+
+const connect = () => {
+  const events = new EventSource("/api/events")
+  let opened = false
+  connection.textContent = "connecting"
+  events.addEventListener("open", () => {
+    opened = true
+    connection.textContent = "live"
+    connection.dataset["state"] = "live"
+    void catchUp()
+  })
+  events.addEventListener("error", () => {
+    connection.dataset["state"] = "down"
+    if (events.readyState === EventSource.CLOSED) {
+      // The browser gives up on a stream that answered an error; try again later, and show what is on record.
+      connection.textContent = "disconnected"
+      if (!opened) void catchUp()
+      setTimeout(connect, REOPEN_AFTER_MS)
+    } else {
+      connection.textContent = "reconnecting"
+    }
+  })
+  events.addEventListener("status", (event) => {
+    const status = parseJson(event.data)
+    if (isTaskStatus(status) && board.applyStatus(status)) view.schedule()
+  })
+  events.addEventListener("evicted", (event) => {
+    const evicted = parseJson(event.data)
+    if (!isEvicted(evicted)) return
+    board.applyEvicted(evicted)
+    view.schedule()
+  })
+  events.addEventListener("stats", (event) => {
+    const stats = parseJson(event.data)
+    if (!isStats(stats)) return
+    board.stats = stats
+    view.schedule()
+  })
+}
+
+const form = byId("submit", HTMLFormElement)
+const story = byId("story", HTMLTextAreaElement)
+const voice = byId("voice", HTMLSelectElement)
+const speed = byId("speed", HTMLInputElement)
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault()
+  const segments = toSegments(story.value)
+  if (segments.length === 0) return say("Write a story first: paragraphs separated by blank lines.", "error")
+  const submission: Submission = {
+    segments,
+    ...(voice.value === "" ? {} : { voice: voice.value }),
+    ...(Number.isFinite(speed.valueAsNumber) ? { speed: speed.valueAsNumber } : {})
+  }
+  void submitTask(submission).then((reply) => {
+    if (!reply.ok) return say(reply.message, "error")
+    board.applyStatus(reply.value)
+    view.schedule()
+    story.value = ""
+    say(`Submitted ${reply.value.task_id} (${segments.length} segment${segments.length === 1 ? "" : "s"}).`)
+  })
+})
+
+byId("tasks", HTMLOListElement).addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button.cancel") : null
+  if (!(button instanceof HTMLButtonElement)) return
+  const id = button.dataset["taskId"]
+  if (id === undefined) return
+  button.disabled = true
+  void cancelTask(id).then((reply) => {
+    button.disabled = false
+    if (!reply.ok) return say(reply.message, "error")
+    board.applyStatus(reply.value)
+    view.schedule()
+    say(`Cancelled ${id}.`)
+  })
+})
+
+filter.addEventListener("change", () => view.draw())
+
+connect()
+view.draw()
+
+// Counts until the stream's first `stats` event, and the engine's voices for the form: read once each.
+void health().then((reply) => {
+  if (reply.ok && board.stats === undefined) {
+    board.stats = reply.value.tasks
+    view.schedule()
+  }
+})
+void voices().then((reply) => {
+  if (!reply.ok) return
+  voice.replaceChildren(
+    el("option", { value: "" }, `default (${reply.value.default})`),
+    ...reply.value.voices.map((name) => el("option", { value: name }, name))
+  )
+})
