@@ -5,17 +5,19 @@ import * as ContentType from "./ContentType.js"
 import * as Dashboard from "./Dashboard.js"
 import * as Guards from "./Guards.js"
 import { AudioLive } from "./handlers/Audio.js"
+import { EventsLive } from "./handlers/Events.js"
 import { SystemLive } from "./handlers/System.js"
 import { TasksLive } from "./handlers/Tasks.js"
 import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 import { PollIntercept, withPollingUntraced } from "./Polling.js"
+import { StreamsClosing } from "./Sse.js"
 import { StatusBodies } from "./StatusBody.js"
 
 /** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([TasksLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
-  Layer.provide([ContentType.layer, StatusBodies.layer])
+  Layer.provide([TasksLive, EventsLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
+  Layer.provide([ContentType.layer, StatusBodies.layer, StreamsClosing.layer])
 )
 
 /**
