@@ -69,6 +69,20 @@ export class Board {
       .sort((a, b) => compareNewestFirst(a.task, b.task))
   }
 
+  /**
+   * Tasks held but missing from a listing of at most `limit` (newest first): evicted while the stream was down, or
+   * submitted since the listing was made, or (when the listing is full) older than its oldest. The first two are
+   * worth one read each to tell apart; the last are out of the listing's reach, not gone.
+   */
+  unlisted(listed: ReadonlyArray<TaskSummary>, limit: number): ReadonlyArray<string> {
+    const ids = new Set(listed.map((task) => task.task_id))
+    const oldest = listed.length < limit ? undefined : listed[listed.length - 1]
+    return [...this.tasks.values()]
+      .filter((held) => !ids.has(held.task.task_id))
+      .filter((held) => oldest === undefined || compareNewestFirst(held.task, oldest) < 0)
+      .map((held) => held.task.task_id)
+  }
+
   /** Tasks that have finished segments the page has not seen (listed, never read in full). */
   missingSegments(): ReadonlyArray<string> {
     return [...this.tasks.values()]

@@ -19,9 +19,11 @@ export class TaskCard {
   private readonly failures = el("ul", { class: "failures" })
   private readonly error = el("p", { class: "error" })
   private readonly shown = new Set<string>()
+  private drawn: Held | undefined = undefined
 
   constructor(readonly taskId: string) {
     this.cancel.dataset["taskId"] = taskId
+    this.cancel.setAttribute("aria-label", `Cancel task ${taskId}`)
     this.root = el(
       "li",
       { class: "task" },
@@ -35,7 +37,11 @@ export class TaskCard {
     this.root.dataset["taskId"] = taskId
   }
 
-  update({ task, segments }: Held): void {
+  /** Shows `held`; the board replaces a task's `Held` whenever it changes, so the same one needs no drawing. */
+  update(held: Held): void {
+    if (held === this.drawn) return
+    this.drawn = held
+    const { task, segments } = held
     this.root.dataset["status"] = task.status
     this.status.textContent = task.status
     this.status.className = `status ${task.status.toLowerCase()}`
@@ -48,8 +54,11 @@ export class TaskCard {
     this.bar.max = total
     this.bar.value = current
     this.counts.textContent = `${current} / ${total} segments · ${percentage}%`
-    const failed = new Set(task.errors.map((e) => e.segment_id))
-    this.drawStrip(total, (segments ?? []).length, failed.size)
+    this.drawStrip(
+      total,
+      (segments ?? []).map((s) => s.segment_id),
+      task.errors.map((e) => e.segment_id)
+    )
     for (const segment of segments ?? []) this.addPlayer(segment)
     fill(this.failures, ...task.errors.map((e) => el("li", {}, el("code", {}, e.segment_id), ": ", e.message)))
     this.error.textContent = task.error ?? ""
@@ -57,13 +66,14 @@ export class TaskCard {
   }
 
   /** One cell per segment: finished, failed, or still to come. */
-  private drawStrip(total: number, done: number, failed: number) {
-    const cells = [
-      ...Array.from({ length: done }, () => "done"),
-      ...Array.from({ length: failed }, () => "failed"),
-      ...Array.from({ length: Math.max(0, total - done - failed) }, () => "waiting")
-    ]
-    fill(this.strip, ...cells.map((state) => el("li", { class: state })))
+  private drawStrip(total: number, done: ReadonlyArray<string>, failed: ReadonlyArray<string>) {
+    const waiting = Math.max(0, total - done.length - failed.length)
+    fill(
+      this.strip,
+      ...done.map((id) => el("li", { class: "done", title: `${id}: finished` })),
+      ...failed.map((id) => el("li", { class: "failed", title: `${id}: failed` })),
+      ...Array.from({ length: waiting }, () => el("li", { class: "waiting" }))
+    )
   }
 
   private addPlayer(segment: CompletedSegment) {

@@ -23,19 +23,29 @@ const say = (text: string, kind: "info" | "error" = "info") => {
   message.dataset["kind"] = kind
 }
 
-/** Reads the listing, then the finished segments of listed tasks the page has not seen in full. */
+/** Reads a task the listing cannot account for, or whose segments the page has not seen. */
+const check = async (id: string) => {
+  const read = await readTask(id)
+  if (read.ok) board.applyStatus(read.value)
+  else if (read.status === 404 || read.status === 410) board.forget(id)
+  view.schedule()
+}
+
+/**
+ * Reads the listing, then each task the listing leaves unexplained: one held but not listed (evicted while the
+ * stream was down, or new since), and one listed without its finished segments. Run when the stream (re)opens.
+ */
 const catchUp = async () => {
   const listed = await listTasks(LIST_LIMIT)
   if (!listed.ok) return say(listed.message, "error")
+  const unlisted = board.unlisted(listed.value.tasks, LIST_LIMIT)
   for (const task of listed.value.tasks) board.applySummary(task)
   view.schedule()
-  for (const id of board.missingSegments()) {
-    const read = await readTask(id)
-    if (read.ok) board.applyStatus(read.value)
-    else if (read.status === 404 || read.status === 410) board.forget(id)
-    view.schedule()
-  }
+  for (const id of [...unlisted, ...board.missingSegments()]) await check(id)
 }
+
+/** Whether the listing has been read while the stream was not open, so that a stream that is down is not polled. */
+let listedWithoutStream = false
 
 const connect = () => {
   const events = new EventSource("/api/events")
@@ -52,7 +62,10 @@ const connect = () => {
     if (events.readyState === EventSource.CLOSED) {
       // The browser gives up on a stream that answered an error; try again later, and show what is on record.
       connection.textContent = "disconnected"
-      if (!opened) void catchUp()
+      if (!opened && !listedWithoutStream) {
+        listedWithoutStream = true
+        void catchUp()
+      }
       setTimeout(connect, REOPEN_AFTER_MS)
     } else {
       connection.textContent = "reconnecting"

@@ -72,6 +72,15 @@ describe("dashboard: the board", () => {
     expect(board.evictions()[0]?.task_id).toBe(`x${EVICTIONS_SHOWN + 4}`)
   })
 
+  it("names held tasks a listing leaves unexplained, except those older than a full listing reaches", () => {
+    const board = new Board()
+    for (const id of ["a", "bb", "ccc", "dddd"]) board.applyStatus(task(id, 1))
+    // Newest first: dddd, ccc, bb, a. A listing with room to spare that lacks ccc and a: both need a read.
+    expect(board.unlisted([summary(task("dddd", 1)), summary(task("bb", 1))], 3)).toEqual(["a", "ccc"])
+    // A full listing (limit 2) of dddd and bb: a, older than bb, is beyond its reach; ccc is not.
+    expect(board.unlisted([summary(task("dddd", 1)), summary(task("bb", 1))], 2)).toEqual(["ccc"])
+  })
+
   it("lists tasks newest first, filtered by status", () => {
     const board = new Board()
     board.applyStatus(task("a", 1, "COMPLETED"))
