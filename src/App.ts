@@ -7,6 +7,7 @@ import * as AudioRetention from "./layers/AudioRetention.js"
 import * as AudioStoreFs from "./layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
+import * as RegistryMetrics from "./layers/RegistryMetrics.js"
 import * as TaskIdKeyFile from "./layers/TaskIdKeyFile.js"
 import * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
 import * as TaskWorkers from "./layers/TaskWorkers.js"
@@ -44,7 +45,7 @@ export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
     Layer.provide(TaskIdKeyFile.layerConfig),
     Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, withWorkers))
   )
-  return Layer.merge(workers, AudioRetention.layerConfig).pipe(
+  return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(
     Layer.provideMerge(audio),
     Layer.provideMerge(registry),
     Layer.provide(NodeContext.layer)
