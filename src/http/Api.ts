@@ -150,6 +150,18 @@ export class AudioApi extends HttpApiGroup.make("audio").add(
 
 export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("health", "/api/health").addSuccess(HealthJson))
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(
+        Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" }))
+      )
+      .annotate(OpenApi.Summary, "Metrics in the Prometheus text format")
+      .annotate(
+        OpenApi.Description,
+        "Tasks submitted, finished by status, evicted by cause; records and tombstones held; the oldest finished " +
+          "record's age; task and segment durations; HTTP requests by method, route and status; open event streams."
+      )
+  )
   .add(HttpApiEndpoint.get("voices", "/api/voices").addSuccess(VoicesJson)) {}
 
 /** The whole HTTP API; errors every endpoint can answer are declared once here. */

@@ -11,13 +11,15 @@ import { TasksLive } from "./handlers/Tasks.js"
 import * as Methods from "./Methods.js"
 import { ErrorBodies, RetryAfter } from "./Middleware.js"
 import { PollIntercept, withPollingUntraced } from "./Polling.js"
+import * as Prometheus from "./Prometheus.js"
 import { StreamsClosing } from "./Sse.js"
+import * as HttpMetrics from "./HttpMetrics.js"
 import { StatusBodies } from "./StatusBody.js"
 
 /** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, EventsLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
-  Layer.provide([ContentType.layer, StatusBodies.layer, StreamsClosing.layer])
+  Layer.provide([ContentType.layer, StatusBodies.layer, StreamsClosing.layer, Prometheus.layer])
 )
 
 /**
@@ -26,7 +28,12 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
  * come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the listener's, status polls of existing
  * tasks are answered ahead of the platform (./Polling.ts).
  */
-export const HttpAppLive = HttpApiBuilder.serve().pipe(
+/** Routes served beside the API, for the 405s of ./Methods.ts and the route label of request metrics. */
+const EXTRA_ROUTES = ["/docs", "/openapi.json"]
+
+export const HttpAppLive = HttpApiBuilder.serve(
+  HttpMetrics.countRequests(HttpMetrics.routeLabeller(Api, EXTRA_ROUTES))
+).pipe(
   withPollingUntraced,
   Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
