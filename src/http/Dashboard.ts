@@ -40,7 +40,7 @@ export const CONTENT_SECURITY_POLICY = [
 /** The routes the dashboard answers, for ./Methods.ts. */
 export const routes: ReadonlyArray<Route> = [
   ["/", "GET"],
-  ["/dashboard/*", "GET"]
+  ["/dashboard/:file", "GET"]
 ]
 
 interface Asset {
@@ -100,7 +100,7 @@ export const layer = (dir: URL = BUILT) =>
       }
       yield* router.get("/", serve(assets.get("index.html")))
       yield* router.get(
-        "/dashboard/*",
+        "/dashboard/:file",
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
           const name = new URL(request.url, "http://localhost").pathname.slice("/dashboard/".length)
           return serve(name === "index.html" ? undefined : assets.get(name))

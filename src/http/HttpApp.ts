@@ -23,22 +23,30 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 )
 
 /**
- * The routes, the dashboard at `/` (./Dashboard.ts), `/docs`, `/openapi.json`, 405 for a known path with another method, and error handling, served on
- * whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`, `Synthesizer`, `AudioStore`)
- * come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the listener's, status polls of existing
- * tasks are answered ahead of the platform (./Polling.ts).
+ * Routes served beside the API, for the 405s of ./Methods.ts and the route label of request metrics: the docs and
+ * the dashboard (./Dashboard.ts).
  */
-/** Routes served beside the API, for the 405s of ./Methods.ts and the route label of request metrics. */
-const EXTRA_ROUTES = ["/docs", "/openapi.json"]
+const EXTRA_ROUTES: ReadonlyArray<Methods.Route> = [["/docs", "GET"], ["/openapi.json", "GET"], ...Dashboard.routes]
 
+/**
+ * The routes, the dashboard at `/`, `/docs`, `/openapi.json`, 405 for a known path with another method, and error
+ * handling, served on whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`,
+ * `Synthesizer`, `AudioStore`) come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the
+ * listener's, status polls of existing tasks are answered ahead of the platform (./Polling.ts).
+ */
 export const HttpAppLive = HttpApiBuilder.serve(
-  HttpMetrics.countRequests(HttpMetrics.routeLabeller(Api, EXTRA_ROUTES))
+  HttpMetrics.countRequests(
+    HttpMetrics.routeLabeller(
+      Api,
+      EXTRA_ROUTES.map(([path]) => path)
+    )
+  )
 ).pipe(
   withPollingUntraced,
   Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(Methods.layer(Api, [["/docs", "GET"], ["/openapi.json", "GET"], ...Dashboard.routes])),
+  Layer.provide(Methods.layer(Api, EXTRA_ROUTES)),
   Layer.provide(Dashboard.layer()),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

@@ -50,16 +50,29 @@ describe("HTTP: the dashboard's files", () => {
     }).pipe(Effect.provide(serverLayer()))
   )
 
-  it.live("answers 404 for a file it does not have, and 405 for another method on /", () =>
+  it.live("counts its requests in /metrics under its own routes, not as unmatched", () =>
+    Effect.gen(function* () {
+      yield* get("/")
+      yield* get("/dashboard/main.js")
+      const metrics: string = (yield* get("/metrics")).body
+      for (const route of ["/", "/dashboard/:file"]) {
+        expect(metrics).toMatch(new RegExp(`storyflow_http_requests_total\\{[^}]*route="${route}"[^}]*status="200"`))
+      }
+    }).pipe(Effect.provide(serverLayer()))
+  )
+
+  it.live("answers 404 for a file it does not have, and 405 for another method on its paths", () =>
     Effect.gen(function* () {
       for (const path of ["/dashboard/nope.js", "/dashboard/index.html", "/dashboard/../package.json", "/dashboard/"]) {
         const reply = yield* get(path)
         expect(reply.status, path).toBe(404)
         expect(reply.body.error, path).toBe("RouteNotFound")
       }
-      const post = yield* send(HttpClientRequest.post("/"))
-      expect(post.status).toBe(405)
-      expect(post.headers["allow"]).toBe("GET, HEAD")
+      for (const path of ["/", "/dashboard/main.js"]) {
+        const post = yield* send(HttpClientRequest.post(path))
+        expect(post.status, path).toBe(405)
+        expect(post.headers["allow"], path).toBe("GET, HEAD")
+      }
     }).pipe(Effect.provide(serverLayer()))
   )
 })
