@@ -55,7 +55,8 @@ const submitStory = async (story: string) => {
   return id
 }
 
-beforeAll(async () => {
+/** Starts the server and the browser, and opens the page. */
+const start = async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Debian's chromium is not installed at ${CHROMIUM}: run \`npm run test:services\` to install it`)
   }
@@ -99,7 +100,19 @@ beforeAll(async () => {
   })
   await page.goto(`${base}/`)
   await page.locator("#connection[data-state=live]").waitFor({ timeout: 10_000 })
-}, 60_000)
+}
+
+// Started once, in beforeAll (with time enough for it), and awaited by every test, so that a setup that fails (no
+// chromium) fails each test with its reason rather than leaving them skipped.
+let started: Promise<void> | undefined
+const ready = () => (started ??= start())
+const test = (name: string, body: () => Promise<void> | void) =>
+  it(name, async () => {
+    await ready()
+    await body()
+  })
+
+beforeAll(() => ready().catch(() => undefined), 60_000)
 
 afterAll(async () => {
   await browser?.close()
@@ -109,7 +122,7 @@ afterAll(async () => {
 describe("the dashboard in chromium", () => {
   let finished = ""
 
-  it("submits a story through the form and shows it reach COMPLETED, live, with a player per segment", async () => {
+  test("submits a story through the form and shows it reach COMPLETED, live, with a player per segment", async () => {
     expect(await page.title()).toBe("StoryFlow Tasks")
     finished = await submitStory(SHORT_STORY)
     await statusShown(finished, "COMPLETED", 30)
@@ -120,7 +133,7 @@ describe("the dashboard in chromium", () => {
     expect(await card(finished).locator("button.cancel").isHidden()).toBe(true)
   })
 
-  it("plays a finished segment: the player loads its metadata, has a duration, and its time advances", async () => {
+  test("plays a finished segment: the player loads its metadata, has a duration, and its time advances", async () => {
     const started = performance.now()
     // In the page (as source text: this file is compiled without the DOM's types). The page has been clicked (the
     // form's Submit), so the browser lets it play sound.
@@ -143,7 +156,7 @@ describe("the dashboard in chromium", () => {
     console.log(`played a segment of ${duration} s, ${(performance.now() - started).toFixed(0)} ms after it finished`)
   })
 
-  it("cancels a running task with its Cancel button", async () => {
+  test("cancels a running task with its Cancel button", async () => {
     const running = await submitStory(LONG_STORY)
     await statusShown(running, "PROCESSING", 15)
     await card(running).locator("button.cancel").click()
@@ -154,7 +167,7 @@ describe("the dashboard in chromium", () => {
     await shoot("dashboard.png")
   })
 
-  it("filters the list by status", async () => {
+  test("filters the list by status", async () => {
     await page.selectOption("#filter", "CANCELLED")
     const shown = await page.locator("li.task").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-status")))
     expect(shown.length).toBeGreaterThan(0)
@@ -162,7 +175,7 @@ describe("the dashboard in chromium", () => {
     await page.selectOption("#filter", "")
   })
 
-  it("drops an evicted task from the list and shows the eviction and the registry's counts", async () => {
+  test("drops an evicted task from the list and shows the eviction and the registry's counts", async () => {
     await card(finished).waitFor({ state: "detached", timeout: 10_000 })
     await page.locator(`#evictions li[data-task-id="${finished}"]`).waitFor({ timeout: 2000 })
     expect(Number(await page.locator("#evicted-count").textContent())).toBeGreaterThanOrEqual(1)
@@ -170,7 +183,7 @@ describe("the dashboard in chromium", () => {
     await shoot("dashboard-evicted.png")
   })
 
-  it("did all of that on one page load, without polling, and logged no errors", () => {
+  test("did all of that on one page load, without polling, and logged no errors", () => {
     expect(navigations).toBe(1)
     // The listing is read when the event stream opens (and reopens); everything after comes as events.
     expect(taskRequests.length).toBeLessThanOrEqual(2)
