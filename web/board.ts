@@ -12,6 +12,13 @@ export interface Held {
 /** How many evictions the page remembers to show; the count covers them all. */
 export const EVICTIONS_SHOWN = 10
 
+/**
+ * How many evicted ids the page remembers, so that a listing or read sent before an eviction and answered after it
+ * does not bring the task back. Those arrive within moments; the oldest ids are let go, so that a page left open
+ * for days does not grow with every eviction.
+ */
+export const GONE_REMEMBERED = 10_000
+
 export class Board {
   private readonly tasks = new Map<string, Held>()
   private readonly gone = new Set<string>()
@@ -51,6 +58,11 @@ export class Board {
   forget(taskId: string): void {
     this.gone.add(taskId)
     this.tasks.delete(taskId)
+    // A Set iterates in insertion order: the first is the oldest.
+    for (const oldest of this.gone) {
+      if (this.gone.size <= GONE_REMEMBERED) break
+      this.gone.delete(oldest)
+    }
   }
 
   get(taskId: string): Held | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Board, EVICTIONS_SHOWN } from "../../web/board.js"
+import { Board, EVICTIONS_SHOWN, GONE_REMEMBERED } from "../../web/board.js"
 import { toSegments } from "../../web/story.js"
 import type { Status, TaskStatus } from "../../web/wire.js"
 
@@ -70,6 +70,14 @@ describe("dashboard: the board", () => {
     expect(board.evictedCount).toBe(EVICTIONS_SHOWN + 6)
     expect(board.evictions()).toHaveLength(EVICTIONS_SHOWN)
     expect(board.evictions()[0]?.task_id).toBe(`x${EVICTIONS_SHOWN + 4}`)
+  })
+
+  it("remembers the latest evicted ids only, however many evictions it sees", () => {
+    const board = new Board()
+    for (let i = 0; i <= GONE_REMEMBERED; i++) board.forget(`x${i}`)
+    // x0 is the oldest and has been let go; x1 is still refused.
+    expect(board.applyStatus(task("x0", 1))).toBe(true)
+    expect(board.applyStatus(task("x1", 1))).toBe(false)
   })
 
   it("names held tasks a listing leaves unexplained, except those older than a full listing reaches", () => {
