@@ -105,9 +105,13 @@ export const PING = utf8.encode(": ping\n\n")
  */
 export const eventStream = <E>(frames: Stream.Stream<Uint8Array, E>, closing: Deferred.Deferred<void>) =>
   HttpServerResponse.stream(
-    frames.pipe(
-      Stream.merge(Stream.as(Stream.fromSchedule(Schedule.spaced(PING_INTERVAL)), PING), { haltStrategy: "left" }),
-      Stream.merge(Stream.drain(Stream.fromEffect(Deferred.await(closing))), { haltStrategy: "either" })
+    // One merge, not two: pings that stop when the app closes, beside the frames; whichever ends first ends both.
+    Stream.merge(
+      frames,
+      Stream.as(Stream.fromSchedule(Schedule.spaced(PING_INTERVAL)), PING).pipe(
+        Stream.interruptWhen(Deferred.await(closing))
+      ),
+      { haltStrategy: "either" }
     ),
     {
       contentType: "text/event-stream",
