@@ -11,7 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    // Builds dist/ once for the tests that start the built server (test/e2e, the browser test).
+    // Emits dist/ once for the tests that serve the dashboard or start the built server (test/e2e, test/browser).
     globalSetup: ["test/globalSetup.ts"],
     testTimeout: 30_000
   }

@@ -2,10 +2,15 @@ import { httpPolling } from "./http.js"
 import { memory } from "./memory.js"
 import { redis } from "./redis.js"
 import { evictionCost, throughput } from "./registry.js"
+import { liveProgress } from "./sse.js"
 import type { Mode } from "./support.js"
 
 const full = process.argv.includes("--full")
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length)
+// `--only=http,sse`: those sections alone, in that order of the list below.
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",")
 const against = process.argv
   .find((a) => a.startsWith("--against="))
   ?.slice("--against=".length)
@@ -17,11 +22,12 @@ const sections: Record<string, (mode: Mode) => Promise<void>> = {
   throughput,
   memory,
   http: httpPolling,
+  sse: liveProgress,
   redis
 }
 
 console.log(`StoryFlow Tasks benchmarks (${full ? "full" : "quick"} mode), Node ${process.version}`)
 for (const [name, run] of Object.entries(sections)) {
-  if (only !== undefined && only !== name) continue
+  if (only !== undefined && !only.includes(name)) continue
   await run(mode)
 }

@@ -6,7 +6,9 @@ import * as Listener from "./http/Listener.js"
 import * as AudioRetention from "./layers/AudioRetention.js"
 import * as AudioStoreFs from "./layers/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/EspeakSynthesizer.js"
+import * as Logging from "./layers/Logging.js"
 import * as NarrationHandler from "./layers/NarrationHandler.js"
+import * as RegistryMetrics from "./layers/RegistryMetrics.js"
 import * as TaskIdKeyFile from "./layers/TaskIdKeyFile.js"
 import * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
 import * as TaskRegistryRedis from "./layers/TaskRegistryRedis.js"
@@ -63,7 +65,7 @@ const registryLayer = Layer.unwrapEffect(
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
   const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
-  return Layer.merge(workers, AudioRetention.layerConfig).pipe(
+  return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(
     Layer.provideMerge(audio),
     Layer.provideMerge(registryLayer),
     Layer.provide(NodeContext.layer)
@@ -77,5 +79,7 @@ export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
  */
 export const ServerLive = HttpAppLive.pipe(
   Layer.provide(Listener.layerConfig),
-  Layer.provide(servicesWith(EspeakSynthesizer.layer))
+  Layer.provide(servicesWith(EspeakSynthesizer.layer)),
+  // Provided last, so built first: every other layer, and every fiber they fork, logs in the `LOG_FORMAT` chosen.
+  Layer.provide(Logging.layerConfig)
 )

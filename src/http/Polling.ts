@@ -6,6 +6,7 @@ import type * as Http from "node:http"
 import { TaskId } from "../domain/TaskId.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import * as Guards from "./Guards.js"
+import { unsafeCountRequest } from "./HttpMetrics.js"
 import { NodeServer } from "./NodeServer.js"
 import { StatusBodies } from "./StatusBody.js"
 
@@ -16,6 +17,7 @@ import { StatusBodies } from "./StatusBody.js"
 // still logged with its cause (./Middleware.ts).
 
 const STATUS_PREFIX = "/api/tasks/"
+const STATUS_ROUTE = "/api/tasks/:task_id"
 
 /** The task id of a status poll, GET or HEAD /api/tasks/{task_id}, as sent (not decoded); else undefined. */
 export const statusPollId = (request: {
@@ -88,6 +90,8 @@ export const answerPoll =
     response.writeHead(ok.status, ok.headers)
     if (request.method === "HEAD") response.end()
     else response.end(ok.body.body)
+    // Counted as the platform's middleware counts the polls it answers (./HttpMetrics.ts).
+    unsafeCountRequest(request.method ?? "GET", STATUS_ROUTE, ok.status)
     return true
   }
 

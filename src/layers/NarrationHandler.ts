@@ -1,9 +1,10 @@
-import { Effect } from "effect"
+import { Duration, Effect, Metric } from "effect"
 import type { NarrationPayload } from "../domain/Narration.js"
 import { Narration } from "../domain/Narration.js"
 import { CompletedSegment, SegmentError } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import { AudioStore } from "../services/AudioStore.js"
+import { segmentDuration } from "../services/Metrics.js"
 import { Synthesizer } from "../services/Synthesizer.js"
 import * as TaskHandler from "../services/TaskHandler.js"
 
@@ -25,6 +26,9 @@ export const make = Effect.gen(function* () {
       ({ segmentId, text }) =>
         synthesizer.synthesize(text, voice, speed).pipe(
           Effect.flatMap((speech) => store.write(progress.taskId, segmentId, speech)),
+          Effect.timed,
+          Effect.tap(([took]) => Metric.update(segmentDuration, Duration.toSeconds(took))),
+          Effect.map(([, durationSeconds]) => durationSeconds),
           Effect.matchEffect({
             onFailure: (error) => progress.segmentFailed(new SegmentError({ segmentId, message: error.message })),
             onSuccess: (durationSeconds) =>

@@ -10,7 +10,7 @@ import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
 
 // End to end: the built server (`node dist/main.js`, what `npm start` runs) as its own process, with the real
-// speech engine, on a free port of 127.0.0.1.
+// speech engine, on a free port of 127.0.0.1. test/globalSetup.ts has built it.
 
 const root = new URL("../../", import.meta.url)
 let server: ChildProcess
@@ -122,7 +122,7 @@ describe("the server process (real engine)", () => {
   }, 90_000)
 })
 
-// Start-up, timeouts and shutdown, each on a server process of its own (built by the `beforeAll` above).
+// Start-up, timeouts and shutdown, each on a server process of its own (built by test/globalSetup.ts).
 
 const spawnServer = (port: number, env: Record<string, string> = {}) => {
   const child = spawn(process.execPath, ["dist/main.js"], {
