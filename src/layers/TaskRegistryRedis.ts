@@ -103,7 +103,10 @@ export const make = Effect.gen(function* () {
       () => Effect.sync(() => readers--)
     ).pipe(Effect.as(Stream.fromPubSub(events)))
   )
-  const work = yield* PubSub.sliding<void>(1)
+  // "There may be work", for one idle worker at a time: a worker that claims a task passes the word on to the next,
+  // so that a notice wakes as many workers as there are tasks (plus one that finds none), not every idle worker in
+  // every process for every task.
+  const work = yield* Queue.dropping<void>(1)
   // The claims this process's workers hold: the latest record each wrote, and what stops its handler.
   const held = new Map<string, Task.Processing>()
   const stops = new Map<string, Effect.Effect<void>>()
@@ -239,6 +242,7 @@ export const make = Effect.gen(function* () {
       const task = Stored.fromJson(answer)
       if (task._tag !== "PROCESSING") return yield* Effect.dieMessage(`A claim answered a ${task._tag} record`)
       held.set(token, task)
+      yield* Queue.offer(work, undefined)
       return Option.some(task)
     })
 
@@ -311,8 +315,8 @@ export const make = Effect.gen(function* () {
       return Effect.sync(() => stops.delete(claimed.claim))
     })
 
-  const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) =>
-    Queue.take(subscription).pipe(
+  const subscribeWork = Effect.succeed(
+    Queue.take(work).pipe(
       Effect.timeoutTo({ duration: IDLE_POLL, onSuccess: () => undefined, onTimeout: () => undefined })
     )
   )
@@ -325,10 +329,10 @@ export const make = Effect.gen(function* () {
         for (const id of yield* channels.watched) {
           yield* get(id).pipe(Effect.flatMap(channels.publish), Effect.ignore)
         }
-        return yield* PubSub.publish(work, undefined)
+        return yield* Queue.offer(work, undefined)
       }
       const { message } = inbound
-      if (inbound.channel === channel.work) return yield* PubSub.publish(work, undefined)
+      if (inbound.channel === channel.work) return yield* Queue.offer(work, undefined)
       if (inbound.channel === channel.lost) {
         const stop = stops.get(message)
         return stop === undefined ? undefined : yield* stop
