@@ -111,8 +111,9 @@ local function dequeue(id, kind)
   redis.call("HINCRBY", P .. "meta", "pending", -1)
 end
 
+-- Sets the field/value pairs from ARGV[from] on, in one command.
 local function hset(r, from)
-  for i = from, #ARGV, 2 do redis.call("HSET", r, ARGV[i], ARGV[i + 1]) end
+  redis.call("HSET", r, unpack(ARGV, from))
 end
 `
 
