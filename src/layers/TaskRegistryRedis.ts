@@ -32,6 +32,7 @@ import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
 import type { ListFilter, RegistryEvent } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import * as Connection from "./redis/Connection.js"
+import { EVICTION_LIMIT } from "./redis/Scripts.js"
 import * as Stored from "./redis/Stored.js"
 import type { NotHeld } from "./RegistryCommon.js"
 import { logEvicted, notHeld } from "./RegistryCommon.js"
@@ -124,10 +125,13 @@ export const make = Effect.gen(function* () {
     (u: unknown) =>
       Effect.tap(decode(u), (r) => (typeof r[0] === "number" ? logEvicted(r[0]) : Effect.void))
 
-  const sweepAt = (now: number) =>
+  /** Evicts what is due at `now`, a bounded batch per script run, until a run finds less than a full batch. */
+  const sweepAt = (now: number): Effect.Effect<number, RegistryUnavailable> =>
     call((c) => c.tasksSweep(P, policy(now))).pipe(
       Effect.flatMap(logged(SweepReply)),
-      Effect.map(([evicted]) => evicted)
+      Effect.flatMap(([evicted]) =>
+        evicted < EVICTION_LIMIT ? Effect.succeed(evicted) : Effect.map(sweepAt(now), (more) => evicted + more)
+      )
     )
 
   const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
@@ -281,12 +285,15 @@ export const make = Effect.gen(function* () {
           held.delete(claimed.claim)
           return yield* new ClaimLost({ taskId: claimed.id })
         case "stale": {
-          // Another copy of this claim wrote meanwhile: read the record and try once more from it.
+          // Under a claim that still holds, only its holder writes. So a record one version on is this very write,
+          // made by an earlier try whose answer never came (it timed out, and the worker tried again): done, and not
+          // to be applied twice. Anything else: read the record and try once more from it.
           const fresh = yield* get(claimed.id).pipe(Effect.catchIf(isNotHeld, () => Effect.succeed(undefined)))
           if (fresh?._tag !== "PROCESSING" || fresh.claim !== claimed.claim || fresh.version === latest.version) {
             return yield* new ClaimLost({ taskId: claimed.id })
           }
           held.set(claimed.claim, fresh)
+          if (fresh.version === task.version) return
           return yield* moveClaimed(claimed, move)
         }
       }
@@ -389,8 +396,10 @@ export const make = Effect.gen(function* () {
     ["renew claims", renew],
     ["reap expired claims", reap]
   ] as const) {
+    // Whatever goes wrong, the loop goes on: a process whose renewals stopped would lose every claim it holds.
     yield* step.pipe(
       Effect.catchTag("RegistryUnavailable", (e) => Effect.logDebug(`Could not ${name}: ${e.message}`)),
+      Effect.catchAllCause((cause) => Effect.logError(`Could not ${name}`, cause)),
       Effect.schedule(every),
       Effect.forever,
       Effect.forkScoped

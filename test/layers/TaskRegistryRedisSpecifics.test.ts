@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Scope, TestServices } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
+import { EVICTION_LIMIT } from "../../src/layers/redis/Scripts.js"
 import { WORKER_LOST } from "../../src/layers/TaskRegistryRedis.js"
 import { TaskQueue } from "../../src/services/TaskQueue.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
@@ -63,6 +64,35 @@ describe("TaskRegistryRedis: leases", () => {
       expect(yield* registry.get(task.id)).toMatchObject({ _tag: "PROCESSING", version: running.version, attempts: 1 })
       yield* Effect.flatMap(Gates, (g) => g.open(gate)).pipe(Effect.provide(worker.context))
       yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(watcher.context))
+    })
+  )
+})
+
+describe("TaskRegistryRedis: a backlog of expired records", () => {
+  it.scoped("is evicted in bounded runs: each script evicts at most a batch, and a sweep runs until none is left", () =>
+    Effect.gen(function* () {
+      const count = EVICTION_LIMIT + 150
+      const { context } = yield* process_({
+        TASK_REDIS_PREFIX: yield* sharedPrefix,
+        TASK_CONCURRENCY: "0",
+        TASK_CLEANUP_THRESHOLD: "60",
+        TASK_CLEANUP_INTERVAL: "0",
+        TASK_MAX_PENDING: String(count),
+        TASK_MAX_RETAINED: String(count)
+      })
+      const registry = yield* Effect.provide(TaskRegistry, context)
+      const first = yield* submit(Jobs.instant()).pipe(Effect.provide(context))
+      yield* registry.cancel(first.id)
+      for (let i = 1; i < count; i++) {
+        yield* Effect.flatMap(submit(Jobs.instant()).pipe(Effect.provide(context)), (t) => registry.cancel(t.id))
+      }
+      yield* redisHarness.advance("61 seconds")
+      // A submit evicts one batch, oldest first, and no more; the sweep takes the rest.
+      yield* submit(Jobs.instant()).pipe(Effect.provide(context))
+      expect(yield* registry.stats).toMatchObject({ pending: 1, finished: count - EVICTION_LIMIT })
+      expect(yield* Effect.flip(registry.get(first.id))).toMatchObject({ _tag: "TaskExpired" })
+      expect(yield* registry.sweep).toBe(count - EVICTION_LIMIT)
+      expect(yield* registry.stats).toMatchObject({ finished: 0, tombstones: count })
     })
   )
 })

@@ -15,6 +15,9 @@
  * current), `P work` (a task became PENDING).
  */
 
+/** The most records one script evicts; a sweep that evicted this many runs again. */
+export const EVICTION_LIMIT = 1000
+
 const prelude = `
 local P = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -69,19 +72,24 @@ local function trimTombstones()
   end
 end
 
+-- At most this many records are evicted by one script, so that a backlog (a registry idle for long, a threshold
+-- lowered) never holds Redis for long: the sweep runs again until it is gone, and reads check the threshold anyway.
+local LIMIT = ${EVICTION_LIMIT}
+
 -- Finished records strictly older than the threshold, oldest first: O(k log n) for k evicted.
 local function evictAged()
   local cutoff = now - thresholdMs
-  while true do
-    local due = redis.call("ZRANGEBYSCORE", P .. "done", "-inf", "(" .. cutoff, "WITHSCORES", "LIMIT", 0, BATCH)
+  while evicted < LIMIT do
+    local due = redis.call("ZRANGEBYSCORE", P .. "done", "-inf", "(" .. cutoff, "WITHSCORES", "LIMIT", 0,
+      math.min(BATCH, LIMIT - evicted))
     for i = 1, #due, 2 do bury(due[i], due[i + 1], "age") end
-    if #due < 2 * BATCH then break end
+    if #due == 0 then break end
   end
 end
 
 -- The oldest finished records beyond the cap.
 local function enforceCap()
-  local extra = redis.call("ZCARD", P .. "done") - maxRetained
+  local extra = math.min(redis.call("ZCARD", P .. "done") - maxRetained, LIMIT - evicted)
   if extra > 0 then
     local oldest = redis.call("ZRANGE", P .. "done", 0, extra - 1, "WITHSCORES")
     for i = 1, #oldest, 2 do bury(oldest[i], oldest[i + 1], "cap") end
@@ -288,7 +296,7 @@ end
 return lost
 `
 
-/** Evicts what is due. Answers `[evicted]`. */
+/** Evicts what is due, at most `LIMIT` records a run (the caller runs it again while it evicts that many). Answers `[evicted]`. */
 export const sweep = `${prelude}
 evictDue()
 return { evicted }
@@ -305,11 +313,19 @@ local statuses = { "PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED" }
 if only ~= "" then statuses = { only } end
 local rows = {}
 for _, status in ipairs(statuses) do
+  local key = P .. "by:" .. status
   local found
   if limit then
-    found = redis.call("ZREVRANGE", P .. "by:" .. status, 0, limit - 1, "WITHSCORES")
+    found = redis.call("ZREVRANGE", key, 0, limit - 1, "WITHSCORES")
+    -- Ties at the last score are ordered by id the other way round here: take them all, and let the sort choose.
+    if #found == 2 * limit then
+      local last = found[#found]
+      found = redis.call("ZREVRANGEBYSCORE", key, "+inf", "(" .. last, "WITHSCORES")
+      local ties = redis.call("ZRANGEBYSCORE", key, last, last, "WITHSCORES")
+      for i = 1, #ties do found[#found + 1] = ties[i] end
+    end
   else
-    found = redis.call("ZREVRANGE", P .. "by:" .. status, 0, -1, "WITHSCORES")
+    found = redis.call("ZREVRANGE", key, 0, -1, "WITHSCORES")
   end
   for i = 1, #found, 2 do rows[#rows + 1] = { found[i], tonumber(found[i + 1]) } end
 end

@@ -178,5 +178,18 @@ export const lifecycleSuite = ({ advance, layer: makeLayer }: RegistryHarness) =
         expect((yield* registry.list({ limit: 1 })).map((t) => t.id)).toEqual([ids[3]])
       }).pipe(using())
     )
+
+    it.effect("lists tasks created in the same millisecond in one order, whatever the limit", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        for (let i = 0; i < 6; i++) yield* submit(Jobs.instant())
+        const all = (yield* registry.list({})).map((t) => t.id)
+        expect(all).toHaveLength(6)
+        for (const limit of [1, 2, 3, 5]) {
+          expect((yield* registry.list({ limit })).map((t) => t.id)).toEqual(all.slice(0, limit))
+          expect((yield* registry.list({ status: "PENDING", limit })).map((t) => t.id)).toEqual(all.slice(0, limit))
+        }
+      }).pipe(using({ TASK_CONCURRENCY: "0" }))
+    )
   })
 }
