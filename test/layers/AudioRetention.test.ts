@@ -104,7 +104,8 @@ describe("audio retention", () => {
         yield* TestClock.adjust("59 seconds")
         expect((yield* store.usage).tasks).toBe(1)
         yield* TestClock.adjust("1 second")
-        expect((yield* store.usage).tasks).toBe(0)
+        // Due now; the files themselves go on the real disk, which takes a moment on a busy machine.
+        expect((yield* eventually(store.usage, (usage) => usage.tasks === 0)).tasks).toBe(0)
       }).pipe(Effect.provide(AudioRetention.layer(config("30 seconds"))))
       const registry = yield* TaskRegistry
       expect((yield* registry.stats).finished).toBe(1)
