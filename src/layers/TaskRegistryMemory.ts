@@ -13,10 +13,9 @@ import {
   PubSub,
   Queue,
   Ref,
-  Schema,
   Stream
 } from "effect"
-import { InvalidPayload, RegistryBusy, RegistryFull, TaskAlreadyFinished, TaskTooLarge } from "../domain/Errors.js"
+import { RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { applyReport, settle } from "../domain/Outcome.js"
 import * as State from "../domain/RegistryState.js"
@@ -24,7 +23,6 @@ import type { InvalidTransition } from "../domain/Task.js"
 import * as Task from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
-import { weightOf } from "../domain/TaskKind.js"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../services/RegistryConfig.js"
 import { TaskIds } from "../services/TaskIds.js"
@@ -32,7 +30,7 @@ import { ClaimLost, TaskQueue } from "../services/TaskQueue.js"
 import type { ListFilter, RegistryEvent } from "../services/TaskRegistry.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 import type { NotHeld } from "./RegistryCommon.js"
-import { logEvicted, notHeld } from "./RegistryCommon.js"
+import { logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "./TaskIdsHmac.js"
 import * as WatchChannels from "./WatchChannels.js"
@@ -142,33 +140,8 @@ export const make = Effect.gen(function* () {
 
   const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
     Effect.gen(function* () {
-      const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
-        Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
-      )
-      const total = kind.total(payload)
-      const weight = weightOf(kind, payload)
-      // Kinds are user code: a count that is not a whole number would corrupt the registry's bookkeeping for good.
-      for (const [name, count] of [
-        ["total", total],
-        ["weight", weight]
-      ] as const) {
-        if (!Number.isSafeInteger(count) || count < 0) {
-          return yield* new InvalidPayload({ kind: kind.name, reason: `its ${name} is ${count}, not a whole number` })
-        }
-      }
-      if (weight > config.maxPendingWork) {
-        return yield* new TaskTooLarge({ weight, maxPendingWeight: config.maxPendingWork })
-      }
-      const now = yield* Clock.currentTimeMillis
-      // The id carries `now`, signed, so that it is recognised after its record and tombstone are gone.
-      const task = Task.pending({
-        id: yield* ids.make(now),
-        kind: kind.name,
-        payload: encoded,
-        total,
-        weight,
-        createdAt: now
-      })
+      const task = yield* pendingTask(ids, config.maxPendingWork, kind, payload)
+      const { createdAt: now, weight } = task
       const refused = yield* modify(now, (s): Step<Option.Option<RegistryFull | RegistryBusy>> =>
         State.activeCount(s) >= config.maxPending
           ? [Option.some(new RegistryFull({ maxPending: config.maxPending })), s]

@@ -14,7 +14,7 @@ import {
   Stream
 } from "effect"
 import type { RegistryUnavailable } from "../domain/Errors.js"
-import { InvalidPayload, RegistryBusy, RegistryFull, TaskAlreadyFinished, TaskTooLarge } from "../domain/Errors.js"
+import { RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../domain/Outcome.js"
 import { Tombstone } from "../domain/RegistryState.js"
 import { applyReport, settle } from "../domain/Outcome.js"
@@ -22,7 +22,6 @@ import * as Task from "../domain/Task.js"
 import { TaskId as TaskIdSchema } from "../domain/TaskId.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskKind } from "../domain/TaskKind.js"
-import { weightOf } from "../domain/TaskKind.js"
 import { RedisConfig } from "../services/RedisConfig.js"
 import * as RedisConfigLayers from "../services/RedisConfig.js"
 import { RegistryConfig } from "../services/RegistryConfig.js"
@@ -35,7 +34,7 @@ import * as Connection from "./redis/Connection.js"
 import { EVICTION_LIMIT } from "./redis/Scripts.js"
 import * as Stored from "./redis/Stored.js"
 import type { NotHeld } from "./RegistryCommon.js"
-import { logEvicted, notHeld } from "./RegistryCommon.js"
+import { logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "./TaskIdsHmac.js"
 import * as WatchChannels from "./WatchChannels.js"
@@ -136,31 +135,8 @@ export const make = Effect.gen(function* () {
 
   const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
     Effect.gen(function* () {
-      const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
-        Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
-      )
-      const total = kind.total(payload)
-      const weight = weightOf(kind, payload)
-      for (const [name, count] of [
-        ["total", total],
-        ["weight", weight]
-      ] as const) {
-        if (!Number.isSafeInteger(count) || count < 0) {
-          return yield* new InvalidPayload({ kind: kind.name, reason: `its ${name} is ${count}, not a whole number` })
-        }
-      }
-      if (weight > config.maxPendingWork) {
-        return yield* new TaskTooLarge({ weight, maxPendingWeight: config.maxPendingWork })
-      }
-      const now = yield* Clock.currentTimeMillis
-      const task = Task.pending({
-        id: yield* ids.make(now),
-        kind: kind.name,
-        payload: encoded,
-        total,
-        weight,
-        createdAt: now
-      })
+      const task = yield* pendingTask(ids, config.maxPendingWork, kind, payload)
+      const { createdAt: now, weight } = task
       const answer = yield* call((c) =>
         c.tasksSubmit(P, [
           ...policy(now),
