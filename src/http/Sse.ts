@@ -100,7 +100,7 @@ export const PING = utf8.encode(": ping\n\n")
 /**
  * An event stream as a 200 response: the frames, a ping every `PING_INTERVAL` meanwhile, ending when the frames
  * end or the app closes. A client that goes away interrupts the response's fiber, and with it the frames' stream
- * and whatever subscription it holds. On closing the stream ends as any other does (the response is completed),
+ * and whatever subscription it holds. On closing the stream ends like every other stream (the response is completed),
  * so that its connection closes at once rather than being cut.
  */
 export const eventStream = <E>(frames: Stream.Stream<Uint8Array, E>, closing: Deferred.Deferred<void>) =>

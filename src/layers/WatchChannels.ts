@@ -16,7 +16,7 @@ export const make = Effect.gen(function* () {
     HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
   )
 
-  /** Tells the task's watchers, if it has any, of its new snapshot. */
+  /** Tells the task's watchers (when it has some) of its new snapshot. */
   const publish = (task: Task.Task) =>
     Effect.flatMap(Ref.get(channels), (map) =>
       Option.match(HashMap.get(map, task.id), {

@@ -131,14 +131,14 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
 
     // Commands waiting for an answer, each with when it was sent and how to give up on it. One watchdog fiber gives
     // up on those that take too long, rather than a timer and a fiber for every command. A network timeout is real
-    // time (`Date.now`, the live clock), not the registry's time: tests move their clock on by hours.
+    // time (the live clock), not the registry's time: tests move their clock on by hours.
     const waiting = new Set<{
       readonly sent: number
       readonly resume: (exit: Exit.Exit<never, RegistryUnavailable>) => void
     }>()
     const timeoutMs = Duration.toMillis(COMMAND_TIMEOUT)
     yield* Effect.sync(() => {
-      const now = Date.now()
+      const now = live.unsafeCurrentTimeMillis()
       for (const entry of waiting) {
         if (now - entry.sent < timeoutMs) continue
         waiting.delete(entry)
@@ -152,7 +152,7 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
      */
     const call = <A>(command: (c: Client) => Promise<A>): Effect.Effect<A, RegistryUnavailable> =>
       Effect.async<A, RegistryUnavailable>((resume) => {
-        const entry = { sent: Date.now(), resume }
+        const entry = { sent: live.unsafeCurrentTimeMillis(), resume }
         waiting.add(entry)
         const settle = (exit: Exit.Exit<A, RegistryUnavailable>) => {
           if (waiting.delete(entry)) resume(exit)
