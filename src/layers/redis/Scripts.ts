@@ -104,7 +104,8 @@ end
 
 -- A record becomes finished: out of the active bookkeeping, into the finished index.
 local function finished(id, weight, completedAt)
-  redis.call("HINCRBY", P .. "meta", "weight", -weight)
+  -- Not HINCRBY by -0, which Lua writes "-0" and Redis refuses as not an integer, failing the script half-way.
+  if weight ~= 0 then redis.call("HINCRBY", P .. "meta", "weight", -weight) end
   redis.call("ZADD", P .. "done", completedAt, id)
 end
 

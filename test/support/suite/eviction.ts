@@ -58,6 +58,18 @@ export const evictionSuite = (harness: RegistryHarness) => {
       }).pipe(using(noSweep))
     )
 
+    it.effect("removes a task that was no work at all (no segments, weight 0) like any other", () =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const task = yield* submit({ total: 0, steps: [] })
+        expect(yield* awaitStatus(task.id, "COMPLETED")).toMatchObject({ total: 0, completedSegments: [] })
+        expect(yield* registry.stats).toMatchObject({ pending: 0, processing: 0, finished: 1 })
+        yield* advance("61 seconds")
+        expect(yield* registry.sweep).toBe(1)
+        expect(yield* Effect.flip(registry.get(task.id))).toMatchObject({ _tag: "TaskExpired", status: "COMPLETED" })
+      }).pipe(using(noSweep))
+    )
+
     it.effect("never removes PENDING or PROCESSING tasks, at any age", () =>
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
