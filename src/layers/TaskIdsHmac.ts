@@ -1,6 +1,6 @@
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { ConfigError } from "effect"
-import { createHmac, randomBytes } from "node:crypto"
+import { createHmac, randomBytes, randomFillSync } from "node:crypto"
 import { pack, RANDOM_BITS, TAG_BITS, TIME_BITS, unpack } from "../domain/TaskId.js"
 import type { TaskId } from "../domain/TaskId.js"
 import { TaskIds } from "../services/TaskIds.js"
@@ -45,14 +45,24 @@ export const signer = (key: Redacted.Redacted<Uint8Array>) => {
 export const make = (key: Redacted.Redacted<Uint8Array>) =>
   Effect.sync(() => {
     const { issuedAt, sign } = signer(key)
+    // Random bytes are drawn a thousand ids at a time (as `crypto.randomUUID` does): one call per id costs more than
+    // signing it. Each id's bits are used once.
+    const pool = Buffer.alloc(RANDOM_BYTES * 1024)
+    let used = pool.length
+    const random = () => {
+      if (used === pool.length) {
+        randomFillSync(pool)
+        used = 0
+      }
+      const bits = pool.readUIntBE(used, RANDOM_BYTES)
+      used += RANDOM_BYTES
+      return bits
+    }
     return TaskIds.of({
       make: (createdAt) =>
         Effect.sync(() =>
           // A time outside what 48 bits of milliseconds can say (before 1970, after 10889) is kept at the edge.
-          sign(
-            Math.min(Math.max(Math.floor(createdAt), 0), LATEST),
-            randomBytes(RANDOM_BYTES).readUIntBE(0, RANDOM_BYTES)
-          )
+          sign(Math.min(Math.max(Math.floor(createdAt), 0), LATEST), random())
         ),
       issuedAt
     })

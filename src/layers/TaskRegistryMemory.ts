@@ -156,7 +156,7 @@ export const make = Effect.gen(function* () {
       )
       if (Option.isSome(refused)) return yield* refused.value
       return task
-    }).pipe(Effect.withSpan("TaskRegistry.submit", { attributes: { kind: kind.name } }))
+    })
 
   const get = (id: TaskId) =>
     Effect.gen(function* () {
@@ -192,7 +192,7 @@ export const make = Effect.gen(function* () {
       })
       // The record is CANCELLED and published; the worker running it hears of it and stops its handler.
       return yield* result
-    }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
+    })
 
   const watch = (id: TaskId) => channels.watch(id, get)
 
