@@ -1,5 +1,5 @@
 import { Queue, Worker } from "bullmq"
-import { Duration, Effect, Either, Logger, LogLevel, Stream } from "effect"
+import { Duration, Effect, Either, Logger, LogLevel, Runtime, Stream } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -48,11 +48,8 @@ const submitAndGet = async (mode: Mode, lanes: number) => {
   const prefix = benchPrefix("submit")
   const ours = await Effect.gen(function* () {
     const registry = yield* TaskRegistry
-    const runtime = yield* Effect.runtime<never>()
-    const step = () =>
-      Effect.runPromise(
-        Effect.flatMap(registry.submit(Echo, PAYLOAD), (task) => registry.get(task.id)).pipe(Effect.provide(runtime))
-      )
+    const run = Runtime.runPromise(yield* Effect.runtime<never>())
+    const step = () => run(Effect.flatMap(registry.submit(Echo, PAYLOAD), (task) => registry.get(task.id)))
     yield* Effect.promise(() => lanesPerSecond(200, lanes, step))
     const samples: Array<number> = []
     for (let r = 0; r < mode.repetitions; r++)
@@ -78,7 +75,7 @@ const submitAndGet = async (mode: Mode, lanes: number) => {
 }
 
 /** A finished record as the store keeps it, completed at `completedAt`, to fill the finished index quickly. */
-const finishedFields = (completedAt: number) => {
+const finishedRecord = (completedAt: number) => {
   const pending = Task.pending({
     id: TaskId.make(randomUUID()),
     kind: Echo.name,
@@ -87,7 +84,7 @@ const finishedFields = (completedAt: number) => {
     createdAt: completedAt
   })
   const started = Either.getOrThrow(Task.start(completedAt, "claim")(pending))
-  return { id: pending.id, fields: Stored.toFields(Either.getOrThrow(Task.complete(completedAt)(started))) }
+  return { id: pending.id, json: Stored.toJson(Either.getOrThrow(Task.complete(completedAt)(started))) }
 }
 
 /**
@@ -102,8 +99,8 @@ const evictionCost = async (size: number, mode: Mode) => {
     for (let i = 0; i < size; i += 1000) {
       const multi = client.multi()
       for (let j = i; j < Math.min(size, i + 1000); j++) {
-        const { id, fields } = finishedFields(j + 1)
-        multi.hSet(`${prefix}t:${id}`, fields)
+        const { id, json } = finishedRecord(j + 1)
+        multi.set(`${prefix}f:${id}`, json)
         multi.zAdd(`${prefix}done`, { score: j + 1, value: id })
         multi.zAdd(`${prefix}by:COMPLETED`, { score: j + 1, value: id })
       }
@@ -159,7 +156,7 @@ const evictionCost = async (size: number, mode: Mode) => {
 const memoryUsage = (client: Client, key: string) => client.memoryUsage(key, { SAMPLES: 0 }).then((bytes) => bytes ?? 0)
 
 /**
- * (c) Redis memory per retained finished record: the record's hash, plus its share of the indexes it is in (the
+ * (c) Redis memory per retained finished record: the record (our JSON string, BullMQ's job hash), plus its share of the indexes it is in (the
  * finished index and its status's list on ours; the completed set on BullMQ's), over `count` records run to the end.
  */
 const memoryPerRecord = async (count: number) => {
@@ -173,10 +170,10 @@ const memoryPerRecord = async (count: number) => {
   const ours = await withClient(async (client) => {
     const ids = await client.zRange(`${prefix}done`, 0, -1)
     if (ids.length !== count) throw new Error(`expected ${count} finished records, found ${ids.length}`)
-    let hashes = 0
-    for (const id of ids) hashes += await memoryUsage(client, `${prefix}t:${id}`)
+    let records = 0
+    for (const id of ids) records += await memoryUsage(client, `${prefix}f:${id}`)
     const indexes = (await memoryUsage(client, `${prefix}done`)) + (await memoryUsage(client, `${prefix}by:COMPLETED`))
-    return { hash: hashes / count, index: indexes / count }
+    return { record: records / count, index: indexes / count }
   })
   await removeKeys(prefix)
 
@@ -193,11 +190,11 @@ const memoryPerRecord = async (count: number) => {
   const bull = await withClient(async (client) => {
     const ids = await client.zRange(`bull:${name}:completed`, 0, -1)
     if (ids.length !== count) throw new Error(`expected ${count} completed jobs, found ${ids.length}`)
-    let hashes = 0
-    for (const id of ids) hashes += await memoryUsage(client, `bull:${name}:${id}`)
+    let records = 0
+    for (const id of ids) records += await memoryUsage(client, `bull:${name}:${id}`)
     const index = await memoryUsage(client, `bull:${name}:completed`)
     const events = await memoryUsage(client, `bull:${name}:events`)
-    return { hash: hashes / count, index: index / count, events: events / count }
+    return { record: records / count, index: index / count, events: events / count }
   })
   await worker.close()
   await queue.obliterate({ force: true })
@@ -281,22 +278,22 @@ export const redis = async (mode: Mode) => {
   )
 
   const memory = await memoryPerRecord(1000)
-  const oursTotal = memory.ours.hash + memory.ours.index
-  const bullTotal = memory.bull.hash + memory.bull.index
+  const oursTotal = memory.ours.record + memory.ours.index
+  const bullTotal = memory.bull.record + memory.bull.index
   table(
     "5c. Redis MEMORY USAGE per retained finished record (bytes, over 1,000), ours against a completed BullMQ job",
-    ["store", "record hash", "index entries", "total", "vs BullMQ"],
+    ["store", "record", "index entries", "total", "vs BullMQ"],
     [
       [
-        "TaskRegistryRedis (hash + done + by:COMPLETED)",
-        fixed(memory.ours.hash, 0),
+        "TaskRegistryRedis (JSON string + done + by:COMPLETED)",
+        fixed(memory.ours.record, 0),
         fixed(memory.ours.index, 0),
         fixed(oursTotal, 0),
         ratio(oursTotal, bullTotal)
       ],
       [
         "BullMQ (job hash + completed set)",
-        fixed(memory.bull.hash, 0),
+        fixed(memory.bull.record, 0),
         fixed(memory.bull.index, 0),
         fixed(bullTotal, 0),
         "1.00x"

@@ -70,6 +70,12 @@ const CancelReply = reply(
     Schema.Tuple(Evicted, Schema.Literal("unknown"))
   )
 )
+const ReadReply = reply(
+  Schema.Union(
+    Schema.Tuple(Evicted, Schema.Literal("record", "gone"), Schema.String),
+    Schema.Tuple(Evicted, Schema.Literal("unknown"))
+  )
+)
 const ReapReply = reply(Schema.Tuple(Evicted, Schema.Number, Schema.Number))
 const ListReply = reply(Schema.Tuple([Evicted], Schema.String))
 const CountsReply = reply(Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number))
@@ -89,9 +95,7 @@ export const make = Effect.gen(function* () {
   const P = redis.prefix
   const thresholdMs = Duration.toMillis(config.cleanupThreshold)
   const leaseMs = Duration.toMillis(redis.lease)
-  const channel = { events: `${P}events`, lost: `${P}lost`, work: `${P}work` }
-  const connection = yield* Connection.make(redis.url, Object.values(channel))
-  const { call } = connection
+  const channel = { events: `${P}events`, lost: `${P}lost` }
 
   const channels = yield* WatchChannels.make
   const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
@@ -110,6 +114,25 @@ export const make = Effect.gen(function* () {
   // The claims this process's workers hold: the latest record each wrote, and what stops its handler.
   const held = new Map<string, Task.Processing>()
   const stops = new Map<string, Effect.Effect<void>>()
+
+  // Notices that concern this process, for `hear` to handle in order. Every process hears of every change in the
+  // registry; most concern no one here, and are dropped as they arrive, before any fiber runs.
+  const notices = yield* Queue.unbounded<Connection.Inbound>()
+  const sortNotice = (inbound: Connection.Inbound) => {
+    if (inbound._tag === "Message") {
+      const { channel: name, message } = inbound
+      if (name === channel.lost && !stops.has(message)) return
+      if (name === channel.events) {
+        const change = isChange(message)
+        // A task is waiting for a worker: wake one here.
+        if (message[0] === "W") Queue.unsafeOffer(work, undefined)
+        if (readers === 0 && !(change && channels.unsafeIsWatched(idOf(message)))) return
+      }
+    }
+    Queue.unsafeOffer(notices, inbound)
+  }
+  const connection = yield* Connection.make(redis.url, Object.values(channel), sortNotice)
+  const { call } = connection
 
   /** Every script's first arguments: the time and the eviction policy. */
   const policy = (now: number) => [
@@ -157,24 +180,20 @@ export const make = Effect.gen(function* () {
         case "busy":
           return yield* new RegistryBusy({ weight, pendingWeight: answer[2], maxPendingWeight: config.maxPendingWork })
       }
-    }).pipe(Effect.withSpan("TaskRegistry.submit", { attributes: { kind: kind.name } }))
-
-  const tombstoneOf = (id: TaskId) =>
-    call((c) => c.hGet(`${P}tomb`, id)).pipe(
-      Effect.map((text) => Option.map(Option.fromNullable(text), (t) => Stored.tombstoneFromJson(id, t)))
-    )
+    })
 
   const get = (id: TaskId): Effect.Effect<Task.Task, NotHeld | RegistryUnavailable> =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const hash = yield* call((c) => c.hGetAll(`${P}t:${id}`))
-      if (Object.keys(hash).length > 0) {
-        const task = Stored.fromHash(hash)
-        // Past its threshold it is gone, whether or not a sweep has run: evict it now, then answer from its tombstone.
-        if (!(Task.isFinished(task) && now - task.completedAt > thresholdMs)) return task
-        yield* sweepAt(now)
+      const answer = yield* call((c) => c.tasksRead(P, [...policy(now), id])).pipe(Effect.flatMap(logged(ReadReply)))
+      switch (answer[1]) {
+        case "record":
+          return Stored.fromJson(answer[2])
+        case "gone":
+          return yield* Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
+        case "unknown":
+          return yield* Effect.fail(notHeld(ids, Option.none(), id))
       }
-      return yield* Effect.fail(notHeld(ids, yield* tombstoneOf(id), id))
     })
 
   const list = (filter: ListFilter) =>
@@ -202,7 +221,7 @@ export const make = Effect.gen(function* () {
         case "unknown":
           return yield* Effect.fail(notHeld(ids, Option.none(), id))
       }
-    }).pipe(Effect.withSpan("TaskRegistry.cancel", { attributes: { taskId: id } }))
+    })
 
   const watch = (id: TaskId) => channels.watch(id, get)
 
@@ -248,8 +267,7 @@ export const make = Effect.gen(function* () {
           claimed.claim,
           String(latest.version),
           task._tag,
-          Task.isFinished(task) ? String(task.completedAt) : "",
-          ...Stored.toFields(task)
+          ...(Task.isFinished(task) ? [String(task.completedAt), Stored.toJson(task)] : ["", ...Stored.toFields(task)])
         ])
       ).pipe(Effect.flatMap(logged(PutReply)))
       switch (outcome) {
@@ -315,17 +333,12 @@ export const make = Effect.gen(function* () {
         return yield* Queue.offer(work, undefined)
       }
       const { message } = inbound
-      if (inbound.channel === channel.work) return yield* Queue.offer(work, undefined)
       if (inbound.channel === channel.lost) {
         const stop = stops.get(message)
         return stop === undefined ? undefined : yield* stop
       }
-      if (message.startsWith("C")) {
-        // Decoding a record costs: only when someone in this process listens.
-        const space = message.indexOf(" ")
-        const id = TaskIdSchema.make(message.slice(1, space))
-        if (readers === 0 && !(yield* channels.isWatched(id))) return
-        const task = Stored.fromJson(message.slice(space + 1))
+      if (isChange(message)) {
+        const task = Stored.fromJson(message.slice(message.indexOf(" ") + 1))
         yield* PubSub.publish(events, { _tag: "Changed", task })
         return yield* channels.publish(task)
       }
@@ -335,7 +348,7 @@ export const make = Effect.gen(function* () {
       yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause })
     }).pipe(Effect.catchAllDefect((defect) => Effect.logError("Could not handle a notice from Redis", defect)))
 
-  yield* Queue.take(connection.inbox).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
+  yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
 
   const every = Schedule.spaced(Duration.millis(leaseMs / 3))
 
@@ -386,9 +399,15 @@ export const make = Effect.gen(function* () {
     registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep, stats }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork }),
     /** Commands in flight and notices not yet handled, so that a test can wait for the store to settle. */
-    pending: Effect.zipWith(connection.inFlight, Queue.size(connection.inbox), (a, b) => a + Math.max(0, b))
+    pending: Effect.zipWith(connection.inFlight, Queue.size(notices), (a, b) => a + Math.max(0, b))
   }
 })
+
+/** Whether a notice on the events channel is a change (`C{id} {record}`, or `W…` when the task waits for a worker). */
+const isChange = (notice: string) => notice[0] === "C" || notice[0] === "W"
+
+/** The task a change notice is about. */
+const idOf = (notice: string) => TaskIdSchema.make(notice.slice(1, notice.indexOf(" ")), { disableValidation: true })
 
 const isNotHeld = (e: { readonly _tag: string }): e is NotHeld =>
   e._tag === "TaskNotFound" || e._tag === "TaskExpired" || e._tag === "TaskNoLongerHeld"

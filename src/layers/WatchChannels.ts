@@ -1,5 +1,5 @@
 import type { Scope } from "effect"
-import { Effect, HashMap, Option, PubSub, Ref, Stream } from "effect"
+import { Effect, MutableHashMap, Option, PubSub, Stream } from "effect"
 import * as Task from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 
@@ -11,49 +11,54 @@ const WATCH_BUFFER = 64
  * dropped when the last one leaves. Each is sliding: a watcher that stops reading holds at most `WATCH_BUFFER`
  * snapshots, and the newest is never the one dropped.
  */
-export const make = Effect.gen(function* () {
-  const channels = yield* Ref.make(
-    HashMap.empty<TaskId, { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }>()
-  )
+export const make = Effect.sync(() => {
+  // Changed only inside `Effect.sync` steps, each of which runs whole: so it can also be read synchronously, by a
+  // store that sorts out notices as they arrive, before any fiber runs.
+  const channels = MutableHashMap.empty<
+    TaskId,
+    { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }
+  >()
 
   /** Tells the task's watchers (when it has some) of its new snapshot. */
   const publish = (task: Task.Task) =>
-    Effect.flatMap(Ref.get(channels), (map) =>
-      Option.match(HashMap.get(map, task.id), {
+    Effect.suspend(() =>
+      Option.match(MutableHashMap.get(channels, task.id), {
         onNone: () => Effect.void,
         onSome: (channel) => Effect.asVoid(PubSub.publish(channel.pubsub, task))
       })
     )
 
-  /** Whether the task has a watcher right now. */
-  const isWatched = (id: TaskId) => Effect.map(Ref.get(channels), HashMap.has(id))
+  /** Whether the task has a watcher right now, read synchronously. */
+  const unsafeIsWatched = (id: TaskId) => MutableHashMap.has(channels, id)
 
   /** The tasks watched right now. */
-  const watched = Effect.map(Ref.get(channels), (map) => Array.from(HashMap.keys(map)))
+  const watched = Effect.sync(() => Array.from(MutableHashMap.keys(channels)))
 
   /** How many watchers there are right now, over all tasks. */
-  const watchers = Effect.map(
-    Ref.get(channels),
-    HashMap.reduce(0, (n, channel) => n + channel.watchers)
-  )
+  const watchers = Effect.sync(() => {
+    let n = 0
+    for (const [, channel] of channels) n += channel.watchers
+    return n
+  })
 
   /** The task's channel, for as long as the scope is open: made for its first watcher, dropped after its last. */
   const channelOf = (id: TaskId): Effect.Effect<PubSub.PubSub<Task.Task>, never, Scope.Scope> =>
     Effect.acquireRelease(
       Effect.flatMap(PubSub.sliding<Task.Task>(WATCH_BUFFER), (fresh) =>
-        Ref.modify(channels, (map) => {
-          const entry = Option.getOrElse(HashMap.get(map, id), () => ({ pubsub: fresh, watchers: 0 }))
-          return [entry.pubsub, HashMap.set(map, id, { ...entry, watchers: entry.watchers + 1 })] as const
+        Effect.sync(() => {
+          const entry = Option.getOrElse(MutableHashMap.get(channels, id), () => ({ pubsub: fresh, watchers: 0 }))
+          MutableHashMap.set(channels, id, { ...entry, watchers: entry.watchers + 1 })
+          return entry.pubsub
         })
       ),
       () =>
-        Ref.update(channels, (map) =>
-          Option.match(HashMap.get(map, id), {
-            onNone: () => map,
+        Effect.sync(() =>
+          Option.match(MutableHashMap.get(channels, id), {
+            onNone: () => undefined,
             onSome: (entry) =>
               entry.watchers <= 1
-                ? HashMap.remove(map, id)
-                : HashMap.set(map, id, { ...entry, watchers: entry.watchers - 1 })
+                ? MutableHashMap.remove(channels, id)
+                : MutableHashMap.set(channels, id, { ...entry, watchers: entry.watchers - 1 })
           })
         )
     )
@@ -82,5 +87,5 @@ export const make = Effect.gen(function* () {
       })
     )
 
-  return { publish, isWatched, watched, watchers, watch }
+  return { publish, unsafeIsWatched, watched, watchers, watch }
 })

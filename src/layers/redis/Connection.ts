@@ -1,6 +1,6 @@
 import type { CommandParser } from "@redis/client"
 import { createClient, defineScript, ErrorReply } from "@redis/client"
-import { Clock, Duration, Effect, Exit, Queue, Runtime, Schedule } from "effect"
+import { Clock, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { RegistryUnavailable } from "../../domain/Errors.js"
 import * as Scripts from "./Scripts.js"
 
@@ -27,6 +27,7 @@ const scripts = {
   tasksClaim: script(Scripts.claim),
   tasksPut: script(Scripts.put),
   tasksCancel: script(Scripts.cancel),
+  tasksRead: script(Scripts.read),
   tasksReap: script(Scripts.reap),
   tasksRenew: script(Scripts.renew),
   tasksSweep: script(Scripts.sweep),
@@ -40,6 +41,8 @@ const connect = (url: string) =>
     scripts,
     // A command while disconnected fails at once (503) rather than waiting in a queue that a caller cannot see.
     disableOfflineQueue: true,
+    // The client's own per-command timeout (a timer for each command) is off: one watchdog times out every command.
+    commandOptions: { timeout: 0 },
     socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) }
   })
 
@@ -62,16 +65,17 @@ export type Inbound =
 /**
  * A connection for commands and one for the registry's channels, in the scope. Start-up does not wait for Redis: it
  * tries for a moment, then goes on, logging that Redis cannot be reached (naming `REDIS_URL`), and both clients keep
- * reconnecting by themselves; meanwhile every command fails with `RegistryUnavailable`.
+ * reconnecting by themselves; meanwhile every command fails with `RegistryUnavailable`. What arrives on the channels
+ * is given to `hear` as it arrives, synchronously: most notices concern no one in this process, and are best dropped
+ * before any fiber runs.
  */
-export const make = (url: string, channels: ReadonlyArray<string>) =>
+export const make = (url: string, channels: ReadonlyArray<string>, hear: (inbound: Inbound) => void) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const where = redact(url)
     const live = Clock.make()
     const client = connect(url)
     const subscriber = client.duplicate({ disableOfflineQueue: false })
-    const inbox = yield* Queue.unbounded<Inbound>()
 
     // Said once per outage, and once when it ends, not on every retry.
     const watchHealth = (c: typeof client | typeof subscriber, role: string) => {
@@ -90,7 +94,7 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
       c.on("ready", () => {
         if (down) Runtime.runFork(runtime)(Effect.logInfo(`Reached Redis at ${where} for ${role}`))
         // Messages published while the subscription was down are lost: whoever relies on them reads again.
-        if (connectedBefore && c === subscriber) Queue.unsafeOffer(inbox, { _tag: "Resync" })
+        if (connectedBefore && c === subscriber) hear({ _tag: "Resync" })
         down = false
         connectedBefore = true
       })
@@ -105,7 +109,7 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
     )
     yield* Effect.promise(() =>
       subscriber.subscribe([...channels], (message: string, channel: string) =>
-        Queue.unsafeOffer(inbox, { _tag: "Message", channel, message })
+        hear({ _tag: "Message", channel, message })
       )
     ).pipe(Effect.forkScoped)
 
@@ -167,7 +171,6 @@ export const make = (url: string, channels: ReadonlyArray<string>) =>
 
     return {
       call,
-      inbox,
       /** Commands sent and not yet answered (for tests that wait for the store to settle). */
       inFlight: Effect.sync(() => waiting.size)
     }

@@ -4,15 +4,18 @@
  * Effect's `Clock` and the eviction policy; none reads Redis's own clock or uses key TTLs.
  *
  * Keys under the prefix P:
- * - `P t:{id}`      hash, the task record: one field per field of the record, each value JSON text
- * - `P q:{kind}`    zset, PENDING tasks of a kind, scored by arrival (`P seq`)
+ * - `P t:{id}`      hash, an active (PENDING or PROCESSING) record: one field per field of the record, each value JSON
+ *                   text, so that a script moves a task on by setting a few fields
+ * - `P f:{id}`      string, a finished record as JSON text, its status first: it no longer changes, and one string
+ *                   takes half the memory of a hash of its fields
+ * - `P q:{kind}`    zset, PENDING tasks of a kind, scored by arrival (`seq` in `P meta`)
  * - `P claims`      zset, PROCESSING tasks, scored by their lease's deadline
  * - `P done`        zset, the finished index, scored by completedAt (ties by id): eviction walks it from the oldest
  * - `P by:{STATUS}` zset per status, scored by createdAt, for `list`
  * - `P tomb`        hash, id → tombstone JSON; `P tomb:order` zset, id → burial sequence (`P tomb:seq`)
- * - `P meta`        hash: `pending` (count) and `weight` (the active tasks' work), kept by the scripts
- * Channels: `P events` (a change `C{id} {record}` or an eviction `E{tombstone}`), `P lost` (claim tokens no longer
- * current), `P work` (a task became PENDING).
+ * - `P meta`        hash: `pending` (count), `weight` (the active tasks' work) and `seq` (arrivals), kept by the scripts
+ * Channels: `P events` (a change `C{id} {record}`, or `W{id} {record}` when the change left the task waiting for a
+ * worker, or an eviction `E{tombstone}`) and `P lost` (claim tokens no longer current).
  */
 
 /** The most records one script evicts; a sweep that evicted this many runs again. */
@@ -28,19 +31,47 @@ local evicted = 0
 local BATCH = 500
 
 local function rec(id) return P .. "t:" .. id end
+local function fin(id) return P .. "f:" .. id end
 local function unquote(s) return string.sub(s, 2, -2) end
 local function quote(s) return '"' .. s .. '"' end
 
--- The record as JSON text: its fields' values are JSON already.
-local function recordJson(id)
+-- An active record as JSON text, joined from its hash (its fields' values are JSON already); false if not active.
+local function activeJson(id)
   local f = redis.call("HGETALL", rec(id))
+  if #f == 0 then return false end
   local parts = {}
   for i = 1, #f, 2 do parts[#parts + 1] = '"' .. f[i] .. '":' .. f[i + 1] end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
-local function changed(id)
-  redis.call("PUBLISH", P .. "events", "C" .. id .. " " .. recordJson(id))
+-- Any record as JSON text, active or finished; false if there is none.
+local function recordJson(id)
+  return activeJson(id) or redis.call("GET", fin(id))
+end
+
+-- A finished record's status, from the start of its JSON.
+local function statusOf(json) return string.match(json, '^{"_tag":"(%u+)"') end
+
+-- What only an active record has: a finished one drops it (and its status is written first).
+local ACTIVE_ONLY = { _tag = true, payload = true, attempts = true, weight = true, claim = true }
+
+-- An active record ends: its hash becomes a finished record's JSON. Answers the JSON.
+local function toFinished(id, status)
+  local f = redis.call("HGETALL", rec(id))
+  local parts = { '"_tag":' .. quote(status) }
+  for i = 1, #f, 2 do
+    if not ACTIVE_ONLY[f[i]] then parts[#parts + 1] = '"' .. f[i] .. '":' .. f[i + 1] end
+  end
+  local json = "{" .. table.concat(parts, ",") .. "}"
+  redis.call("DEL", rec(id))
+  redis.call("SET", fin(id), json)
+  return json
+end
+
+-- Tells every process of the record's new state (given as \`json\` when the caller has it); \`waiting\` when the task
+-- is PENDING again, so that an idle worker looks for it.
+local function changed(id, json, waiting)
+  redis.call("PUBLISH", P .. "events", (waiting and "W" or "C") .. id .. " " .. (json or activeJson(id)))
 end
 
 -- Moves a record between the per-status lists.
@@ -50,9 +81,8 @@ local function relist(id, from, to, createdAt)
 end
 
 local function bury(id, completedAt, cause)
-  local r = rec(id)
-  local status = unquote(redis.call("HGET", r, "_tag"))
-  redis.call("DEL", r)
+  local status = statusOf(redis.call("GET", fin(id)))
+  redis.call("DEL", fin(id))
   redis.call("ZREM", P .. "done", id)
   redis.call("ZREM", P .. "by:" .. status, id)
   local stone = '{"status":"' .. status .. '","completedAt":' .. completedAt .. ',"evictedAt":' .. ARGV[1] .. '}'
@@ -109,10 +139,10 @@ local function finished(id, weight, completedAt)
   redis.call("ZADD", P .. "done", completedAt, id)
 end
 
+-- Queues a PENDING task; the caller publishes the change as \`waiting\`.
 local function enqueue(id, kind)
-  redis.call("ZADD", P .. "q:" .. kind, redis.call("INCR", P .. "seq"), id)
+  redis.call("ZADD", P .. "q:" .. kind, redis.call("HINCRBY", P .. "meta", "seq", 1), id)
   redis.call("HINCRBY", P .. "meta", "pending", 1)
-  redis.call("PUBLISH", P .. "work", "")
 end
 
 local function dequeue(id, kind)
@@ -130,23 +160,26 @@ end
 export const POLICY_ARGS = 4
 
 /**
- * Evicts what is due, then admits the task if the active tasks are under both limits.
+ * Evicts the records that have expired, then admits the task if the active tasks are under both limits. (Only a
+ * record's finishing can take the finished index over its cap: the steps that finish records enforce it.)
  * Own args: maxPending, maxWork, id, kind, weight, createdAt, then the record's field/value pairs.
  * Answers `[evicted, "ok"]`, `[evicted, "full"]` or `[evicted, "busy", activeWeight]`.
  */
 export const submit = `${prelude}
 local maxPending, maxWork = tonumber(ARGV[5]), tonumber(ARGV[6])
 local id, kind, weight, createdAt = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]
-evictDue()
-local meta = redis.call("HMGET", P .. "meta", "pending", "weight")
-local pending, active = tonumber(meta[1] or "0"), tonumber(meta[2] or "0")
+evictAged()
+if evicted > 0 then trimTombstones() end
+local meta = redis.call("HMGET", P .. "meta", "pending", "weight", "seq")
+local pending, active, seq = tonumber(meta[1] or "0"), tonumber(meta[2] or "0"), tonumber(meta[3] or "0") + 1
 if pending + redis.call("ZCARD", P .. "claims") >= maxPending then return { evicted, "full" } end
 if active + weight > maxWork then return { evicted, "busy", active } end
 hset(rec(id), 11)
-redis.call("HINCRBY", P .. "meta", "weight", weight)
+-- enqueue(), with the counts already read: one write for all three.
+redis.call("HSET", P .. "meta", "pending", pending + 1, "weight", active + weight, "seq", seq)
+redis.call("ZADD", P .. "q:" .. kind, seq, id)
 relist(id, nil, "PENDING", createdAt)
-changed(id)
-enqueue(id, kind)
+changed(id, nil, true)
 return { evicted, "ok" }
 `
 
@@ -173,14 +206,14 @@ redis.call("HINCRBY", r, "version", 1)
 redis.call("ZADD", P .. "claims", deadline, bestId)
 relist(bestId, "PENDING", "PROCESSING", redis.call("HGET", r, "createdAt"))
 changed(bestId)
-return recordJson(bestId)
+return activeJson(bestId)
 `
 
 /**
  * Replaces a PROCESSING record with its next state, computed by the domain, if the claim is still current and the
- * record is the version the worker last wrote. The next state may be PROCESSING (a report), finished (the run
- * ended) or PENDING (handed back at shutdown).
- * Own args: id, token, expected version, next status, next completedAt (or ""), then field/value pairs.
+ * record is the version the worker last wrote. The next state may be PROCESSING (a report) or PENDING (handed back
+ * at shutdown), given as field/value pairs, or finished (the run ended), given as the record's JSON, status first.
+ * Own args: id, token, expected version, next status, next completedAt (or ""), then the next state.
  * Answers `[evicted, "ok" | "lost" | "stale"]`.
  */
 export const put = `${prelude}
@@ -189,23 +222,26 @@ local r = rec(id)
 local cur = redis.call("HMGET", r, "_tag", "claim", "version", "weight", "kind", "createdAt")
 if cur[1] ~= '"PROCESSING"' or cur[2] ~= quote(token) then return { 0, "lost" } end
 if cur[3] ~= expected then return { 0, "stale" } end
-evictDue()
+if status == "PROCESSING" then
+  -- A report: the same fields, new values.
+  hset(r, 10)
+  changed(id)
+  return { 0, "ok" }
+end
 redis.call("DEL", r)
-hset(r, 10)
-if status ~= "PROCESSING" then
-  redis.call("ZREM", P .. "claims", id)
-  relist(id, "PROCESSING", status, cur[6])
-  if status == "PENDING" then
-    enqueue(id, unquote(cur[5]))
-  else
-    finished(id, tonumber(cur[4]), completedAt)
-  end
+redis.call("ZREM", P .. "claims", id)
+relist(id, "PROCESSING", status, cur[6])
+if status == "PENDING" then
+  hset(r, 10)
+  enqueue(id, unquote(cur[5]))
+  changed(id, nil, true)
+  return { evicted, "ok" }
 end
-changed(id)
-if status ~= "PROCESSING" and status ~= "PENDING" then
-  enforceCap()
-  trimTombstones()
-end
+redis.call("SET", fin(id), ARGV[10])
+finished(id, tonumber(cur[4]), completedAt)
+changed(id, ARGV[10])
+enforceCap()
+trimTombstones()
 return { evicted, "ok" }
 `
 
@@ -220,12 +256,13 @@ evictDue()
 local r = rec(id)
 local cur = redis.call("HMGET", r, "_tag", "claim", "weight", "kind", "createdAt")
 if not cur[1] then
+  local done = redis.call("GET", fin(id))
+  if done then return { evicted, "finished", statusOf(done) } end
   local stone = redis.call("HGET", P .. "tomb", id)
   if stone then return { evicted, "gone", stone } end
   return { evicted, "unknown" }
 end
 local status = unquote(cur[1])
-if status ~= "PENDING" and status ~= "PROCESSING" then return { evicted, "finished", status } end
 if status == "PENDING" then
   dequeue(id, unquote(cur[4]))
   redis.call("HSET", r, "completedSegments", "[]", "errors", "[]")
@@ -233,15 +270,15 @@ else
   redis.call("ZREM", P .. "claims", id)
   redis.call("PUBLISH", P .. "lost", unquote(cur[2]))
 end
-redis.call("HDEL", r, "payload", "attempts", "weight", "claim")
-redis.call("HSET", r, "_tag", '"CANCELLED"', "completedAt", ARGV[1], "reason", reason)
+redis.call("HSET", r, "completedAt", ARGV[1], "reason", reason)
 redis.call("HINCRBY", r, "version", 1)
+local json = toFinished(id, "CANCELLED")
 finished(id, tonumber(cur[3]), ARGV[1])
 relist(id, status, "CANCELLED", cur[5])
-changed(id)
+changed(id, json)
 enforceCap()
 trimTombstones()
-return { evicted, "ok", recordJson(id) }
+return { evicted, "ok", json }
 `
 
 /**
@@ -263,15 +300,15 @@ for _, id in ipairs(due) do
     redis.call("HDEL", r, "claim", "startedAt", "completedSegments", "errors")
     redis.call("HSET", r, "_tag", '"PENDING"')
     relist(id, "PROCESSING", "PENDING", cur[5])
-    changed(id)
     enqueue(id, unquote(cur[4]))
+    changed(id, nil, true)
     requeued = requeued + 1
   else
-    redis.call("HDEL", r, "payload", "attempts", "weight", "claim")
-    redis.call("HSET", r, "_tag", '"FAILED"', "completedAt", ARGV[1], "error", message)
+    redis.call("HSET", r, "completedAt", ARGV[1], "error", message)
+    local json = toFinished(id, "FAILED")
     finished(id, tonumber(cur[3]), ARGV[1])
     relist(id, "PROCESSING", "FAILED", cur[5])
-    changed(id)
+    changed(id, json)
     failed = failed + 1
   end
 end
@@ -301,6 +338,31 @@ return lost
 export const sweep = `${prelude}
 evictDue()
 return { evicted }
+`
+
+/**
+ * A record, as JSON text. One past its threshold is logically gone, whether or not a sweep has run: it is evicted
+ * now, and answered from its tombstone. Own args: id. Answers `[evicted, "record", json]`,
+ * `[evicted, "gone", tombstone]` or `[evicted, "unknown"]`.
+ */
+export const read = `${prelude}
+local id = ARGV[5]
+local active = activeJson(id)
+if active then return { 0, "record", active } end
+local done = redis.call("GET", fin(id))
+if done then
+  local completedAt = redis.call("ZSCORE", P .. "done", id)
+  if now - tonumber(completedAt) <= thresholdMs then return { 0, "record", done } end
+  evictDue()
+  -- Behind a backlog of older records that this run left for the sweep: evicted out of turn.
+  if redis.call("EXISTS", fin(id)) == 1 then
+    bury(id, completedAt, "age")
+    trimTombstones()
+  end
+end
+local stone = redis.call("HGET", P .. "tomb", id)
+if stone then return { evicted, "gone", stone } end
+return { evicted, "unknown" }
 `
 
 /**

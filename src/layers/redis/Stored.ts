@@ -2,12 +2,13 @@ import { Either, Schema } from "effect"
 import { Tombstone } from "../../domain/RegistryState.js"
 import { Task } from "../../domain/Task.js"
 
-// How records travel to and from Redis. A record is a hash with one field per field of the encoded task, each value
-// JSON text, so that the scripts can move a task on by setting a few fields, and read it back as JSON by joining them.
+// How records travel to and from Redis. An active record is a hash with one field per field of the encoded task, each
+// value JSON text, so that the scripts can move a task on by setting a few fields, and read it back as JSON by joining
+// them. A finished record no longer changes: it is one JSON string, its status first, so that a script can read it.
 
 const encode = Schema.encodeSync(Task)
 
-/** The record's hash fields and values, flat, as the scripts take them. */
+/** An active record's hash fields and values, flat, as the scripts take them. */
 export const toFields = (task: Task): Array<string> => {
   const fields: Array<string> = []
   for (const [key, value] of Object.entries(encode(task))) {
@@ -16,19 +17,17 @@ export const toFields = (task: Task): Array<string> => {
   return fields
 }
 
+/** A finished record as the scripts keep it: JSON text with its status first. */
+export const toJson = (task: Task): string => {
+  const { _tag, ...fields } = encode(task)
+  return JSON.stringify({ _tag, ...fields })
+}
+
 const decodeJson = Schema.decodeUnknownEither(Schema.parseJson(Task))
 
 /** A record from the JSON text a script built of it; a record that does not decode is a defect of the store. */
 export const fromJson = (text: unknown): Task =>
   Either.getOrThrowWith(decodeJson(text), (e) => new Error(`A task record in Redis does not decode: ${e.message}`))
-
-/** A record from its hash, as `HGETALL` answers it. */
-export const fromHash = (hash: Record<string, string>): Task =>
-  fromJson(
-    `{${Object.entries(hash)
-      .map(([key, value]) => `${JSON.stringify(key)}:${value}`)
-      .join(",")}}`
-  )
 
 const StoredTombstone = Schema.parseJson(Schema.Struct(Tombstone.fields).pipe(Schema.omit("id")))
 const decodeTombstone = Schema.decodeUnknownEither(StoredTombstone)
