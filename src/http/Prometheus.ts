@@ -1,7 +1,6 @@
 import { Metrics, Resource } from "@effect/opentelemetry"
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
-import { Array as Arr, Clock, Context, Effect, Layer, Metric, Option } from "effect"
-import * as Task from "../domain/Task.js"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { oldestFinishedAge, recordsHeld, tombstonesHeld } from "../services/Metrics.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
 
@@ -22,14 +21,11 @@ const readGauges = Effect.gen(function* () {
   yield* Metric.set(Metric.tagged(recordsHeld, "state", "processing"), stats.processing)
   yield* Metric.set(Metric.tagged(recordsHeld, "state", "finished"), stats.finished)
   yield* Metric.set(tombstonesHeld, stats.tombstones)
-  // Finished records are bounded by TASK_MAX_RETAINED, and Prometheus scrapes every few seconds: one listing is cheap.
   const now = yield* Clock.currentTimeMillis
-  const oldest = Arr.reduce(yield* registry.list({}), Option.none<number>(), (min, task) =>
-    Task.isFinished(task) && Option.getOrElse(min, () => Infinity) > task.completedAt
-      ? Option.some(task.completedAt)
-      : min
+  yield* Metric.set(
+    oldestFinishedAge,
+    Option.match(stats.oldestFinishedAt, { onNone: () => 0, onSome: (at) => (now - at) / 1000 })
   )
-  yield* Metric.set(oldestFinishedAge, Option.match(oldest, { onNone: () => 0, onSome: (at) => (now - at) / 1000 }))
 })
 
 /**

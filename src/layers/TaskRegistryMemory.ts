@@ -204,7 +204,8 @@ export const make = Effect.gen(function* () {
       pending,
       processing: State.activeCount(s) - pending,
       finished: State.finishedCount(s),
-      tombstones: HashMap.size(s.tombstones.byId)
+      tombstones: HashMap.size(s.tombstones.byId),
+      oldestFinishedAt: Option.map(State.oldestFinished(s), (task) => task.completedAt)
     }
   })
 

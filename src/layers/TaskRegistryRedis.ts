@@ -78,7 +78,9 @@ const ReadReply = reply(
 )
 const ReapReply = reply(Schema.Tuple(Evicted, Schema.Number, Schema.Number))
 const ListReply = reply(Schema.Tuple([Evicted], Schema.String))
-const CountsReply = reply(Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number))
+const CountsReply = reply(
+  Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number, Schema.NullOr(Schema.NumberFromString))
+)
 const Strings = reply(Schema.Array(Schema.String))
 const SweepReply = reply(Schema.Tuple(Evicted))
 
@@ -229,7 +231,13 @@ export const make = Effect.gen(function* () {
 
   const stats = call((c) => c.tasksStats(P, [])).pipe(
     Effect.flatMap(CountsReply),
-    Effect.map(([pending, processing, finished, tombstones]) => ({ pending, processing, finished, tombstones }))
+    Effect.map(([pending, processing, finished, tombstones, oldest]) => ({
+      pending,
+      processing,
+      finished,
+      tombstones,
+      oldestFinishedAt: Option.fromNullable(oldest)
+    }))
   )
 
   const claim = (kinds: ReadonlyArray<string>) =>

@@ -1,4 +1,4 @@
-import type { Effect, Stream } from "effect"
+import type { Effect, Option, Stream } from "effect"
 import { Context } from "effect"
 import type {
   InvalidPayload,
@@ -28,6 +28,8 @@ export interface RegistryStats {
   readonly processing: number
   readonly finished: number
   readonly tombstones: number
+  /** When the oldest finished record completed (the one eviction takes next), if there is one. */
+  readonly oldestFinishedAt: Option.Option<number>
 }
 
 /**
@@ -85,7 +87,7 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
     readonly events: Stream.Stream<RegistryEvent, RegistryUnavailable>
     /** Evicts what is due now and answers how many records it removed. */
     readonly sweep: Effect.Effect<number, RegistryUnavailable>
-    /** Counts of what the registry holds right now. */
+    /** Counts of what the registry holds right now, and its oldest finished record's age; O(1) on Redis. */
     readonly stats: Effect.Effect<RegistryStats, RegistryUnavailable>
   }
 >() {}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream, TestClock } from "effect"
+import { Effect, Layer, Option, Stream, TestClock } from "effect"
 import { RegistryUnavailable } from "../../src/domain/Errors.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
 import * as NodeServer from "../../src/http/NodeServer.js"
@@ -214,7 +214,7 @@ describe("HTTP: unexpected errors", () => {
       watch: () => Stream.die("not used"),
       events: Stream.die("not used"),
       sweep: Effect.succeed(0),
-      stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0 })
+      stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0, oldestFinishedAt: Option.none() })
     })
     return Effect.gen(function* () {
       const reply = yield* get("/api/tasks/00000000-0000-4000-8000-000000000000")
