@@ -115,7 +115,8 @@ const ALL_EVENTS = [
   '`event: evicted` with `{"task_id","status","completed_at","evicted_at","cause"}` (cause `age` or `cap`), for every',
   "record cleaned up;",
   '`event: stats` with `{"pending","processing","finished","tombstones"}`, at connect and then at most once a second',
-  "while changes happen. No event ids. A `: ping` comment every 15 s."
+  "while changes happen. No event ids. A `: ping` comment every 15 s. The server ends the stream when it may have",
+  "missed changes (a shared store's notices were cut off): reconnect, and read the list again."
 ].join(" ")
 
 export class EventsApi extends HttpApiGroup.make("events")

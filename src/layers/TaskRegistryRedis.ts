@@ -334,10 +334,12 @@ export const make = Effect.gen(function* () {
   const hear = (inbound: Connection.Inbound) =>
     Effect.gen(function* () {
       if (inbound._tag === "Resync") {
-        // Notices published while the subscription was down are lost: watchers read their task again, workers look.
+        // Notices published while the subscription was down are lost: watchers read their task again, readers of
+        // `events` are told to read what they rely on again, workers look.
         for (const id of yield* channels.watched) {
           yield* get(id).pipe(Effect.flatMap(channels.publish), Effect.ignore)
         }
+        yield* PubSub.publish(events, { _tag: "Missed" })
         return yield* Queue.offer(work, undefined)
       }
       const { message } = inbound

@@ -59,6 +59,7 @@ export const httpRequests = Metric.counter("storyflow_http_requests", {
  * a store shared by several processes, each process sees (and counts) every process's changes.
  */
 export const countEvent = (event: RegistryEvent): Effect.Effect<void> => {
+  if (event._tag === "Missed") return Effect.void
   if (event._tag === "Evicted") return Metric.increment(Metric.tagged(tasksEvicted, "cause", event.cause))
   const task = event.task
   // Version 1 is the record as submitted; a task handed back to PENDING has a later version.

@@ -18,9 +18,10 @@ import { servicesWith } from "../../src/App.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
 import * as Listener from "../../src/http/Listener.js"
 import { batch, get, postJson, send, tempAudioDir } from "../support/http.js"
+import { logCapture } from "../support/logs.js"
 import { eventually, withEnv, within } from "../support/registry.js"
 import type { Frame } from "../support/sse.js"
-import { countedServerLayer, openEvents, OpenSubscriptions } from "../support/sse.js"
+import { countedServerLayer, InjectEvent, openEvents, OpenSubscriptions } from "../support/sse.js"
 import { HttpClientRequest, HttpServer } from "@effect/platform"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -313,6 +314,24 @@ describe("GET /api/events", () => {
       while (evicted.event !== "evicted") evicted = yield* stream.next
       expect(dataOf(evicted)).toMatchObject({ task_id: first, cause: "cap" })
     }).pipe(Effect.provide(slow({ TASK_MAX_RETAINED: "1" })))
+  )
+
+  it.scoped(
+    "ends the stream when the registry may have missed changes, so that the client reads the list again",
+    () => {
+      const { layer: logs, lines } = logCapture()
+      return Effect.gen(function* () {
+        const open = yield* OpenSubscriptions
+        const stream = yield* openEvents("/api/events")
+        expect((yield* stream.next).event).toBe("stats")
+        expect(yield* open).toBe(1)
+        yield* Effect.flatMap(InjectEvent, (inject) => inject({ _tag: "Missed" }))
+        expect(yield* stream.ended).toEqual([])
+        expect(yield* eventually(open, (n) => n === 0)).toBe(0)
+        // It ends as planned, not on a failure.
+        expect(lines.filter((l) => l.level !== "INFO" && l.level !== "DEBUG")).toEqual([])
+      }).pipe(Effect.provide(slow()), Effect.provide(logs))
+    }
   )
 
   it.scoped("sends nothing but pings while nothing changes, and frees its subscription when the client goes", () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Scope, TestServices } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Scope, Stream, TestServices } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { EVICTION_LIMIT } from "../../src/layers/redis/Scripts.js"
@@ -189,7 +189,15 @@ describe("TaskRegistryRedis: an unreachable Redis", () => {
         const task = yield* submit(Jobs.instant()).pipe(Effect.provide(context))
         yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(context))
 
-        // It goes away: every call says so at once rather than waiting; it comes back: the process goes on.
+        // It goes away: every call says so at once rather than waiting; it comes back: the process goes on, and a
+        // reader of events is told that it may have missed changes meanwhile.
+        const missed = yield* registry.events.pipe(
+          Stream.filter((e) => e._tag === "Missed"),
+          Stream.runHead,
+          Effect.timeout("20 seconds"),
+          Effect.fork
+        )
+        yield* Effect.sleep("200 millis")
         yield* redis.stop
         const started = Date.now()
         yield* eventually(Effect.either(registry.stats), (e) => e._tag === "Left")
@@ -201,6 +209,7 @@ describe("TaskRegistryRedis: an unreachable Redis", () => {
           (e) => e._tag === "Right"
         )
         if (again._tag === "Right") yield* awaitStatus(again.right.id, "COMPLETED").pipe(Effect.provide(context))
+        expect(yield* Fiber.join(missed)).toEqual(Option.some({ _tag: "Missed" }))
       }).pipe(Effect.scoped, Effect.provide(logs), TestServices.provideLive)
     },
     30_000

@@ -1,10 +1,11 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Chunk, Context, Effect, Fiber, Layer, Queue, Ref, Stream } from "effect"
+import { Chunk, Context, Effect, Fiber, Layer, PubSub, Queue, Ref, Stream } from "effect"
 import { servicesWith } from "../../src/App.js"
 import { HttpAppLive } from "../../src/http/HttpApp.js"
 import * as NodeServer from "../../src/http/NodeServer.js"
 import * as TestSynthesizer from "../../src/layers/TestSynthesizer.js"
 import type { Synthesizer } from "../../src/services/Synthesizer.js"
+import type { RegistryEvent } from "../../src/services/TaskRegistry.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
 import { tempAudioDir } from "./http.js"
 import { withEnv, within } from "./registry.js"
@@ -76,10 +77,20 @@ export class OpenSubscriptions extends Context.Tag("test/OpenSubscriptions")<
   Effect.Effect<number>
 >() {}
 
-/** The registry, with every `watch` and `events` stream counted in `OpenSubscriptions` from start to end. */
+/** Adds an event to the registry's `events` stream, as a store would publish it (to test what readers do with it). */
+export class InjectEvent extends Context.Tag("test/InjectEvent")<
+  InjectEvent,
+  (event: RegistryEvent) => Effect.Effect<void>
+>() {}
+
+/**
+ * The registry, with every `watch` and `events` stream counted in `OpenSubscriptions` from start to end, and events
+ * that a test adds with `InjectEvent` merged into `events`.
+ */
 const counting = Layer.effectContext(
   Effect.gen(function* () {
     const inner = yield* TaskRegistry
+    const injected = yield* PubSub.unbounded<RegistryEvent>()
     const open = yield* Ref.make(0)
     const counted = <A, E>(stream: Stream.Stream<A, E>) =>
       Stream.unwrapScoped(
@@ -91,9 +102,12 @@ const counting = Layer.effectContext(
     const registry = TaskRegistry.of({
       ...inner,
       watch: (id) => counted(inner.watch(id)),
-      events: counted(inner.events)
+      events: counted(Stream.merge(inner.events, Stream.fromPubSub(injected)))
     })
-    return Context.make(TaskRegistry, registry).pipe(Context.add(OpenSubscriptions, Ref.get(open)))
+    return Context.make(TaskRegistry, registry).pipe(
+      Context.add(OpenSubscriptions, Ref.get(open)),
+      Context.add(InjectEvent, (event) => Effect.asVoid(PubSub.publish(injected, event)))
+    )
   })
 )
 

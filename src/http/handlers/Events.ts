@@ -59,8 +59,11 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
           // Changes and evictions as they come; the counts on the next tick after any of them, so that a burst of
           // changes costs one stats event a second, and the last counts of a burst are always sent.
           const ticks = Stream.as(Stream.fromSchedule(Schedule.spaced(STATS_INTERVAL)), "tick" as const)
+          // After changes were missed, the stream ends: the client reconnects and reads the list again (the
+          // dashboard does), rather than showing a view that is silently out of date.
           const frames = registry.events.pipe(
-            Stream.merge(ticks),
+            Stream.takeWhile((event) => event._tag !== "Missed"),
+            Stream.merge(ticks, { haltStrategy: "left" }),
             Stream.mapAccumEffect(
               false,
               (dirty, input: RegistryEvent | "tick"): Effect.Effect<readonly [boolean, ReadonlyArray<Uint8Array>]> => {
@@ -71,6 +74,7 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
                     Effect.orElseSucceed(() => [true, []] as const)
                   )
                 }
+                if (input._tag === "Missed") return Effect.succeed([dirty, []])
                 const frame =
                   input._tag === "Changed"
                     ? statusEvents(input.task, false)

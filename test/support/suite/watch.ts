@@ -75,7 +75,9 @@ export const watchSuite = (harness: RegistryHarness) => {
         const summary = events.map((e) =>
           e._tag === "Changed"
             ? `${e.task.id === first.id ? "first" : "second"} ${e.task._tag} v${e.task.version}`
-            : `${e.tombstone.id === first.id ? "first" : "second"} evicted (${e.cause}) ${e.tombstone.status}`
+            : e._tag === "Evicted"
+              ? `${e.tombstone.id === first.id ? "first" : "second"} evicted (${e.cause}) ${e.tombstone.status}`
+              : "missed"
         )
         expect(summary).toEqual([
           "first PENDING v1",
