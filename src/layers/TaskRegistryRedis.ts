@@ -42,7 +42,11 @@ import * as WatchChannels from "./WatchChannels.js"
 /** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
 const EVENTS_BUFFER = 4096
 
-/** How long an idle worker waits for a work notice before it looks for itself (notices can be lost in an outage). */
+/**
+ * How long an idle worker waits for a work notice before it looks for itself (notices can be lost in an outage), in
+ * real time: a network concern, not the registry's time (a test that moves its clock on by a day would otherwise
+ * make every idle worker look 43,200 times).
+ */
 const IDLE_POLL = Duration.seconds(2)
 
 /** Expired claims taken back per reap; a reap that finds more runs again at once. */
@@ -171,7 +175,7 @@ export const make = Effect.gen(function* () {
           task.kind,
           String(weight),
           String(now),
-          ...Stored.toFields(task)
+          ...Stored.toActive(task)
         ])
       ).pipe(Effect.flatMap(logged(SubmitReply)))
       switch (answer[1]) {
@@ -275,7 +279,7 @@ export const make = Effect.gen(function* () {
           claimed.claim,
           String(latest.version),
           task._tag,
-          ...(Task.isFinished(task) ? [String(task.completedAt), Stored.toJson(task)] : ["", ...Stored.toFields(task)])
+          ...(Task.isFinished(task) ? [String(task.completedAt), Stored.toJson(task)] : ["", ...Stored.toActive(task)])
         ])
       ).pipe(Effect.flatMap(logged(PutReply)))
       switch (outcome) {
@@ -324,9 +328,11 @@ export const make = Effect.gen(function* () {
       return Effect.sync(() => stops.delete(claimed.claim))
     })
 
+  const live = Clock.make()
   const subscribeWork = Effect.succeed(
     Queue.take(work).pipe(
-      Effect.timeoutTo({ duration: IDLE_POLL, onSuccess: () => undefined, onTimeout: () => undefined })
+      Effect.timeoutTo({ duration: IDLE_POLL, onSuccess: () => undefined, onTimeout: () => undefined }),
+      Effect.withClock(live)
     )
   )
 

@@ -35,13 +35,28 @@ local function fin(id) return P .. "f:" .. id end
 local function unquote(s) return string.sub(s, 2, -2) end
 local function quote(s) return '"' .. s .. '"' end
 
--- An active record as JSON text, joined from its hash (its fields' values are JSON already); false if not active.
+-- A hash's fields (HGETALL's answer, values JSON already) as a JSON object, less those in \`skip\`, after the
+-- members in \`first\` (JSON text). One table.concat: Lua interns every string it makes, so no piece is joined twice.
+local function hashJson(f, first, skip)
+  local parts, n = { "{" }, 1
+  if first then parts[2], parts[3], n = first, ",", 3 end
+  for i = 1, #f, 2 do
+    if not (skip and skip[f[i]]) then
+      parts[n + 1], parts[n + 2], parts[n + 3], parts[n + 4], parts[n + 5] = '"', f[i], '":', f[i + 1], ","
+      n = n + 5
+    end
+  end
+  if n == 1 then return "{}" end
+  -- The last piece is a separator: it becomes the closing brace.
+  parts[n] = "}"
+  return table.concat(parts, "", 1, n)
+end
+
+-- An active record as JSON text; false if not active.
 local function activeJson(id)
   local f = redis.call("HGETALL", rec(id))
   if #f == 0 then return false end
-  local parts = {}
-  for i = 1, #f, 2 do parts[#parts + 1] = '"' .. f[i] .. '":' .. f[i + 1] end
-  return "{" .. table.concat(parts, ",") .. "}"
+  return hashJson(f)
 end
 
 -- Any record as JSON text, active or finished; false if there is none.
@@ -57,12 +72,7 @@ local ACTIVE_ONLY = { _tag = true, payload = true, attempts = true, weight = tru
 
 -- An active record ends: its hash becomes a finished record's JSON. Answers the JSON.
 local function toFinished(id, status)
-  local f = redis.call("HGETALL", rec(id))
-  local parts = { '"_tag":' .. quote(status) }
-  for i = 1, #f, 2 do
-    if not ACTIVE_ONLY[f[i]] then parts[#parts + 1] = '"' .. f[i] .. '":' .. f[i + 1] end
-  end
-  local json = "{" .. table.concat(parts, ",") .. "}"
+  local json = hashJson(redis.call("HGETALL", rec(id)), '"_tag":' .. quote(status), ACTIVE_ONLY)
   redis.call("DEL", rec(id))
   redis.call("SET", fin(id), json)
   return json
@@ -162,24 +172,25 @@ export const POLICY_ARGS = 4
 /**
  * Evicts the records that have expired, then admits the task if the active tasks are under both limits. (Only a
  * record's finishing can take the finished index over its cap: the steps that finish records enforce it.)
- * Own args: maxPending, maxWork, id, kind, weight, createdAt, then the record's field/value pairs.
+ * Own args: maxPending, maxWork, id, kind, weight, createdAt, the record's JSON (for the change notice: cheaper made
+ * by the caller than joined here), then its field/value pairs.
  * Answers `[evicted, "ok"]`, `[evicted, "full"]` or `[evicted, "busy", activeWeight]`.
  */
 export const submit = `${prelude}
 local maxPending, maxWork = tonumber(ARGV[5]), tonumber(ARGV[6])
-local id, kind, weight, createdAt = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]
+local id, kind, weight, createdAt, json = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[11]
 evictAged()
 if evicted > 0 then trimTombstones() end
 local meta = redis.call("HMGET", P .. "meta", "pending", "weight", "seq")
 local pending, active, seq = tonumber(meta[1] or "0"), tonumber(meta[2] or "0"), tonumber(meta[3] or "0") + 1
 if pending + redis.call("ZCARD", P .. "claims") >= maxPending then return { evicted, "full" } end
 if active + weight > maxWork then return { evicted, "busy", active } end
-hset(rec(id), 11)
+hset(rec(id), 12)
 -- enqueue(), with the counts already read: one write for all three.
 redis.call("HSET", P .. "meta", "pending", pending + 1, "weight", active + weight, "seq", seq)
 redis.call("ZADD", P .. "q:" .. kind, seq, id)
 relist(id, nil, "PENDING", createdAt)
-changed(id, nil, true)
+changed(id, json, true)
 return { evicted, "ok" }
 `
 
@@ -205,15 +216,17 @@ redis.call("HINCRBY", r, "attempts", 1)
 redis.call("HINCRBY", r, "version", 1)
 redis.call("ZADD", P .. "claims", deadline, bestId)
 relist(bestId, "PENDING", "PROCESSING", redis.call("HGET", r, "createdAt"))
-changed(bestId)
-return activeJson(bestId)
+local json = activeJson(bestId)
+changed(bestId, json)
+return json
 `
 
 /**
  * Replaces a PROCESSING record with its next state, computed by the domain, if the claim is still current and the
- * record is the version the worker last wrote. The next state may be PROCESSING (a report) or PENDING (handed back
- * at shutdown), given as field/value pairs, or finished (the run ended), given as the record's JSON, status first.
- * Own args: id, token, expected version, next status, next completedAt (or ""), then the next state.
+ * record is the version the worker last wrote. The next state may be PROCESSING (a report), PENDING (handed back
+ * at shutdown) or finished (the run ended).
+ * Own args: id, token, expected version, next status, next completedAt (or ""), the next state's JSON (status first
+ * when finished), then, for an active state, its field/value pairs.
  * Answers `[evicted, "ok" | "lost" | "stale"]`.
  */
 export const put = `${prelude}
@@ -224,17 +237,17 @@ if cur[1] ~= '"PROCESSING"' or cur[2] ~= quote(token) then return { 0, "lost" } 
 if cur[3] ~= expected then return { 0, "stale" } end
 if status == "PROCESSING" then
   -- A report: the same fields, new values.
-  hset(r, 10)
-  changed(id)
+  hset(r, 11)
+  changed(id, ARGV[10])
   return { 0, "ok" }
 end
 redis.call("DEL", r)
 redis.call("ZREM", P .. "claims", id)
 relist(id, "PROCESSING", status, cur[6])
 if status == "PENDING" then
-  hset(r, 10)
+  hset(r, 11)
   enqueue(id, unquote(cur[5]))
-  changed(id, nil, true)
+  changed(id, ARGV[10], true)
   return { evicted, "ok" }
 end
 redis.call("SET", fin(id), ARGV[10])

@@ -8,13 +8,14 @@ import { Task } from "../../domain/Task.js"
 
 const encode = Schema.encodeSync(Task)
 
-/** An active record's hash fields and values, flat, as the scripts take them. */
-export const toFields = (task: Task): Array<string> => {
-  const fields: Array<string> = []
-  for (const [key, value] of Object.entries(encode(task))) {
-    if (value !== undefined) fields.push(key, JSON.stringify(value))
+/** An active record as the scripts take it: its JSON, then its hash fields and values, flat. */
+export const toActive = (task: Task): Array<string> => {
+  const encoded = encode(task)
+  const out = [JSON.stringify(encoded)]
+  for (const [key, value] of Object.entries(encoded)) {
+    if (value !== undefined) out.push(key, JSON.stringify(value))
   }
-  return fields
+  return out
 }
 
 /** A finished record as the scripts keep it: JSON text with its status first. */
