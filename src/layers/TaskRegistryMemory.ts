@@ -57,7 +57,12 @@ type Modified<A> = readonly [
 
 const evicted =
   (now: number, cause: "age" | "cap") =>
-  (task: Task.FinishedTask): RegistryEvent => ({ _tag: "Evicted", tombstone: State.tombstoneOf(task, now), cause })
+  (task: Task.FinishedTask): RegistryEvent => ({
+    _tag: "Evicted",
+    tombstone: State.tombstoneOf(task, now),
+    cause,
+    here: true
+  })
 
 /** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
 const EVENTS_BUFFER = 4096
@@ -100,7 +105,7 @@ export const make = Effect.gen(function* () {
         )
         // In the order they happened: what was due before the step, the change, what the change pushed over the cap.
         yield* PubSub.publishAll(events, before)
-        if (changed !== undefined) yield* PubSub.publish(events, { _tag: "Changed", task: changed })
+        if (changed !== undefined) yield* PubSub.publish(events, { _tag: "Changed", task: changed, here: true })
         yield* PubSub.publishAll(events, after)
         const count = before.length + after.length
         if (changed !== undefined) {

@@ -140,12 +140,16 @@ export const make = Effect.gen(function* () {
   const connection = yield* Connection.make(redis.url, Object.values(channel), sortNotice)
   const { call } = connection
 
-  /** Every script's first arguments: the time and the eviction policy. */
+  // Names this process in the notices of the scripts it runs, so that it can tell its own changes from others'.
+  const origin = crypto.randomUUID().slice(0, 8)
+
+  /** Every script's first arguments: the time, the eviction policy, and who runs it. */
   const policy = (now: number) => [
     String(now),
     String(thresholdMs),
     String(config.maxRetained),
-    String(config.tombstones)
+    String(config.tombstones),
+    origin
   ]
 
   const logged =
@@ -353,15 +357,17 @@ export const make = Effect.gen(function* () {
         const stop = stops.get(message)
         return stop === undefined ? undefined : yield* stop
       }
+      const afterOrigin = message.indexOf(" ") + 1
+      const here = message.slice(1, afterOrigin - 1) === origin
       if (isChange(message)) {
-        const task = Stored.fromJson(message.slice(message.indexOf(" ") + 1))
-        yield* PubSub.publish(events, { _tag: "Changed", task })
+        const task = Stored.fromJson(message.slice(message.indexOf(" ", afterOrigin) + 1))
+        yield* PubSub.publish(events, { _tag: "Changed", task, here })
         return yield* channels.publish(task)
       }
-      const eviction = Stored.decodeEviction(message.slice(1))
+      const eviction = Stored.decodeEviction(message.slice(afterOrigin))
       if (Either.isLeft(eviction)) return yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
       const { cause, ...tombstone } = eviction.right
-      yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause })
+      yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause, here })
     }).pipe(Effect.catchAllDefect((defect) => Effect.logError("Could not handle a notice from Redis", defect)))
 
   yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
@@ -419,11 +425,17 @@ export const make = Effect.gen(function* () {
   }
 })
 
-/** Whether a notice on the events channel is a change (`C{id} {record}`, or `W…` when the task waits for a worker). */
+/**
+ * Whether a notice on the events channel is a change (`C{origin} {id} {record}`, or `W…` when the task waits for a
+ * worker) rather than an eviction (`E{origin} {tombstone}`).
+ */
 const isChange = (notice: string) => notice[0] === "C" || notice[0] === "W"
 
 /** The task a change notice is about. */
-const idOf = (notice: string) => TaskIdSchema.make(notice.slice(1, notice.indexOf(" ")), { disableValidation: true })
+const idOf = (notice: string) => {
+  const from = notice.indexOf(" ") + 1
+  return TaskIdSchema.make(notice.slice(from, notice.indexOf(" ", from)), { disableValidation: true })
+}
 
 const isNotHeld = (e: { readonly _tag: string }): e is NotHeld =>
   e._tag === "TaskNotFound" || e._tag === "TaskExpired" || e._tag === "TaskNoLongerHeld"

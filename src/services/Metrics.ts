@@ -55,11 +55,12 @@ export const httpRequests = Metric.counter("storyflow_http_requests", {
 })
 
 /**
- * Counts one registry event. Every store publishes the same events, so counting them here works for any store; on
- * a store shared by several processes, each process sees (and counts) every process's changes.
+ * Counts one registry event made by this process. Every store publishes the same events, so counting them here works
+ * for any store; on a store shared by several processes, each counts what it did itself (as Prometheus expects of
+ * counters: the total is the sum over instances), although it hears of every process's changes.
  */
 export const countEvent = (event: RegistryEvent): Effect.Effect<void> => {
-  if (event._tag === "Missed") return Effect.void
+  if (event._tag === "Missed" || !event.here) return Effect.void
   if (event._tag === "Evicted") return Metric.increment(Metric.tagged(tasksEvicted, "cause", event.cause))
   const task = event.task
   // Version 1 is the record as submitted; a task handed back to PENDING has a later version.

@@ -34,13 +34,14 @@ export interface RegistryStats {
 
 /**
  * One change the registry made: a record that changed (submitted, claimed, progressed, finished, handed back), or a
- * record that was evicted, by age or by the `TASK_MAX_RETAINED` cap, leaving its tombstone. Or word that changes
- * may have been missed (a shared store's notices were cut off for a while): a reader that keeps a view of the
- * registry should read it again. The in-memory store never misses one.
+ * record that was evicted, by age or by the `TASK_MAX_RETAINED` cap, leaving its tombstone; `here` when this process
+ * made it (always, in memory; on a shared store, other processes' changes come too). Or word that changes may have
+ * been missed (a shared store's notices were cut off for a while): a reader that keeps a view of the registry should
+ * read it again. The in-memory store never misses one.
  */
 export type RegistryEvent =
-  | { readonly _tag: "Changed"; readonly task: Task }
-  | { readonly _tag: "Evicted"; readonly tombstone: Tombstone; readonly cause: "age" | "cap" }
+  | { readonly _tag: "Changed"; readonly task: Task; readonly here: boolean }
+  | { readonly _tag: "Evicted"; readonly tombstone: Tombstone; readonly cause: "age" | "cap"; readonly here: boolean }
   | { readonly _tag: "Missed" }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Scope, Stream, TestServices } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Scope, Stream, TestServices } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { EVICTION_LIMIT } from "../../src/layers/redis/Scripts.js"
@@ -127,10 +127,33 @@ describe("TaskRegistryRedis: several processes", () => {
       const shared = { TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_CLEANUP_THRESHOLD: "60" }
       const a = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
       const b = yield* process_({ ...shared, TASK_CONCURRENCY: "1" })
+      // Each process hears of every change, and knows which ones it made (so that its metrics count only those).
+      const heard = (p: typeof a) =>
+        Effect.flatMap(TaskRegistry, (r) =>
+          r.events.pipe(
+            Stream.filter((e) => e._tag === "Changed"),
+            Stream.map((e) => `${e.task._tag} v${e.task.version} ${e.here ? "here" : "elsewhere"}`),
+            Stream.take(5),
+            Stream.runCollect,
+            Effect.fork
+          )
+        ).pipe(Effect.provide(p.context))
+      const onA = yield* heard(a)
+      const onB = yield* heard(b)
+      yield* TestServices.provideLive(Effect.sleep("200 millis"))
       const task = yield* submit(Jobs.instant(2)).pipe(Effect.provide(a.context))
       // Submitted on one, run by the other, watched from the first to the end.
       const done = yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(a.context))
       expect(done.version).toBe(5)
+      const progress = ["PROCESSING v2", "PROCESSING v3", "PROCESSING v4", "COMPLETED v5"]
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(onA))).toEqual([
+        "PENDING v1 here",
+        ...progress.map((p) => `${p} elsewhere`)
+      ])
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(onB))).toEqual([
+        "PENDING v1 elsewhere",
+        ...progress.map((p) => `${p} here`)
+      ])
       yield* redisHarness.advance("61 seconds")
       for (const p of [a, b]) {
         const error = yield* Effect.flip(Effect.flatMap(TaskRegistry, (r) => r.get(task.id))).pipe(

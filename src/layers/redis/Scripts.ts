@@ -1,7 +1,8 @@
 /**
  * The Redis registry's atomic steps, one Lua script each. Every script gets the key prefix as its one key (so that
  * a cluster routes it to the prefix's slot: the prefix is a hash tag) and, as its first arguments, the time from
- * Effect's `Clock` and the eviction policy; none reads Redis's own clock or uses key TTLs.
+ * Effect's `Clock`, the eviction policy and the calling process's origin; none reads Redis's own clock or uses key
+ * TTLs.
  *
  * Keys under the prefix P:
  * - `P t:{id}`      hash, an active (PENDING or PROCESSING) record: one field per field of the record, each value JSON
@@ -14,8 +15,9 @@
  * - `P by:{STATUS}` zset per status, scored by createdAt, for `list`
  * - `P tomb`        hash, id → tombstone JSON; `P tomb:order` zset, id → burial sequence (`P tomb:seq`)
  * - `P meta`        hash: `pending` (count), `weight` (the active tasks' work) and `seq` (arrivals), kept by the scripts
- * Channels: `P events` (a change `C{id} {record}`, or `W{id} {record}` when the change left the task waiting for a
- * worker, or an eviction `E{tombstone}`) and `P lost` (claim tokens no longer current).
+ * Channels: `P events` (a change `C{origin} {id} {record}`, or `W…` when the change left the task waiting for a
+ * worker, or an eviction `E{origin} {tombstone}`, where origin names the process that ran the script) and `P lost`
+ * (claim tokens no longer current).
  */
 
 /** The most records one script evicts; a sweep that evicted this many runs again. */
@@ -27,6 +29,8 @@ local now = tonumber(ARGV[1])
 local thresholdMs = tonumber(ARGV[2])
 local maxRetained = tonumber(ARGV[3])
 local tombCapacity = tonumber(ARGV[4])
+-- Which process runs this script: every notice says so, so that each process can tell its own changes from others'.
+local origin = ARGV[5]
 local evicted = 0
 local BATCH = 500
 
@@ -81,7 +85,7 @@ end
 -- Tells every process of the record's new state (given as \`json\` when the caller has it); \`waiting\` when the task
 -- is PENDING again, so that an idle worker looks for it.
 local function changed(id, json, waiting)
-  redis.call("PUBLISH", P .. "events", (waiting and "W" or "C") .. id .. " " .. (json or activeJson(id)))
+  redis.call("PUBLISH", P .. "events", (waiting and "W" or "C") .. origin .. " " .. id .. " " .. (json or activeJson(id)))
 end
 
 -- Moves a record between the per-status lists.
@@ -100,7 +104,7 @@ local function bury(id, completedAt, cause)
     redis.call("ZADD", P .. "tomb:order", redis.call("INCR", P .. "tomb:seq"), id)
   end
   redis.call("PUBLISH", P .. "events",
-    'E{"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
+    "E" .. origin .. ' {"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
   evicted = evicted + 1
 end
 
@@ -166,8 +170,8 @@ local function hset(r, from)
 end
 `
 
-/** How many arguments every script takes before its own: now, threshold, cap, tombstone capacity. */
-export const POLICY_ARGS = 4
+/** How many arguments every script takes before its own: now, threshold, cap, tombstone capacity, origin. */
+export const POLICY_ARGS = 5
 
 /**
  * Evicts the records that have expired, then admits the task if the active tasks are under both limits. (Only a
@@ -177,15 +181,15 @@ export const POLICY_ARGS = 4
  * Answers `[evicted, "ok"]`, `[evicted, "full"]` or `[evicted, "busy", activeWeight]`.
  */
 export const submit = `${prelude}
-local maxPending, maxWork = tonumber(ARGV[5]), tonumber(ARGV[6])
-local id, kind, weight, createdAt, json = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[11]
+local maxPending, maxWork = tonumber(ARGV[6]), tonumber(ARGV[7])
+local id, kind, weight, createdAt, json = ARGV[8], ARGV[9], tonumber(ARGV[10]), ARGV[11], ARGV[12]
 evictAged()
 if evicted > 0 then trimTombstones() end
 local meta = redis.call("HMGET", P .. "meta", "pending", "weight", "seq")
 local pending, active, seq = tonumber(meta[1] or "0"), tonumber(meta[2] or "0"), tonumber(meta[3] or "0") + 1
 if pending + redis.call("ZCARD", P .. "claims") >= maxPending then return { evicted, "full" } end
 if active + weight > maxWork then return { evicted, "busy", active } end
-hset(rec(id), 12)
+hset(rec(id), 13)
 -- enqueue(), with the counts already read: one write for all three.
 redis.call("HSET", P .. "meta", "pending", pending + 1, "weight", active + weight, "seq", seq)
 redis.call("ZADD", P .. "q:" .. kind, seq, id)
@@ -199,9 +203,9 @@ return { evicted, "ok" }
  * Own args: token, deadline, kinds… Answers the claimed record's JSON, or false.
  */
 export const claim = `${prelude}
-local token, deadline = ARGV[5], ARGV[6]
+local token, deadline = ARGV[6], ARGV[7]
 local bestId, bestKind, bestSeq = nil, nil, nil
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local first = redis.call("ZRANGE", P .. "q:" .. ARGV[i], 0, 0, "WITHSCORES")
   if first[1] and (bestSeq == nil or tonumber(first[2]) < bestSeq) then
     bestId, bestKind, bestSeq = first[1], ARGV[i], tonumber(first[2])
@@ -230,29 +234,29 @@ return json
  * Answers `[evicted, "ok" | "lost" | "stale"]`.
  */
 export const put = `${prelude}
-local id, token, expected, status, completedAt = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local id, token, expected, status, completedAt = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local r = rec(id)
 local cur = redis.call("HMGET", r, "_tag", "claim", "version", "weight", "kind", "createdAt")
 if cur[1] ~= '"PROCESSING"' or cur[2] ~= quote(token) then return { 0, "lost" } end
 if cur[3] ~= expected then return { 0, "stale" } end
 if status == "PROCESSING" then
   -- A report: the same fields, new values.
-  hset(r, 11)
-  changed(id, ARGV[10])
+  hset(r, 12)
+  changed(id, ARGV[11])
   return { 0, "ok" }
 end
 redis.call("DEL", r)
 redis.call("ZREM", P .. "claims", id)
 relist(id, "PROCESSING", status, cur[6])
 if status == "PENDING" then
-  hset(r, 11)
+  hset(r, 12)
   enqueue(id, unquote(cur[5]))
-  changed(id, ARGV[10], true)
+  changed(id, ARGV[11], true)
   return { evicted, "ok" }
 end
-redis.call("SET", fin(id), ARGV[10])
+redis.call("SET", fin(id), ARGV[11])
 finished(id, tonumber(cur[4]), completedAt)
-changed(id, ARGV[10])
+changed(id, ARGV[11])
 enforceCap()
 trimTombstones()
 return { evicted, "ok" }
@@ -264,7 +268,7 @@ return { evicted, "ok" }
  * `[evicted, "gone", tombstone]` or `[evicted, "unknown"]`.
  */
 export const cancel = `${prelude}
-local id, reason = ARGV[5], ARGV[6]
+local id, reason = ARGV[6], ARGV[7]
 evictDue()
 local r = rec(id)
 local cur = redis.call("HMGET", r, "_tag", "claim", "weight", "kind", "createdAt")
@@ -300,7 +304,7 @@ return { evicted, "ok", json }
  * Own args: max attempts, the failure message as JSON text, at most how many. Answers `[evicted, requeued, failed]`.
  */
 export const reap = `${prelude}
-local maxAttempts, message, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local maxAttempts, message, limit = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 local due = redis.call("ZRANGEBYSCORE", P .. "claims", "-inf", "(" .. ARGV[1], "LIMIT", 0, limit)
 local requeued, failed = 0, 0
 for _, id in ipairs(due) do
@@ -336,10 +340,10 @@ return { evicted, requeued, failed }
  */
 export const renew = `${prelude}
 local lost = {}
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   if redis.call("HGET", rec(id), "claim") == quote(token) then
-    redis.call("ZADD", P .. "claims", "XX", ARGV[5], id)
+    redis.call("ZADD", P .. "claims", "XX", ARGV[6], id)
   else
     lost[#lost + 1] = token
   end
@@ -359,7 +363,7 @@ return { evicted }
  * `[evicted, "gone", tombstone]` or `[evicted, "unknown"]`.
  */
 export const read = `${prelude}
-local id = ARGV[5]
+local id = ARGV[6]
 local active = activeJson(id)
 if active then return { 0, "record", active } end
 local done = redis.call("GET", fin(id))
@@ -383,7 +387,7 @@ return { evicted, "unknown" }
  * Answers `[evicted, record JSON…]`.
  */
 export const list = `${prelude}
-local only, limit = ARGV[5], tonumber(ARGV[6])
+local only, limit = ARGV[6], tonumber(ARGV[7])
 evictDue()
 local statuses = { "PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED" }
 if only ~= "" then statuses = { only } end
