@@ -170,9 +170,6 @@ local function hset(r, from)
 end
 `
 
-/** How many arguments every script takes before its own: now, threshold, cap, tombstone capacity, origin. */
-export const POLICY_ARGS = 5
-
 /**
  * Evicts the records that have expired, then admits the task if the active tasks are under both limits. (Only a
  * record's finishing can take the finished index over its cap: the steps that finish records enforce it.)

@@ -10,12 +10,16 @@ const encode = Schema.encodeSync(Task)
 
 /** An active record as the scripts take it: its JSON, then its hash fields and values, flat. */
 export const toActive = (task: Task): Array<string> => {
-  const encoded = encode(task)
-  const out = [JSON.stringify(encoded)]
-  for (const [key, value] of Object.entries(encoded)) {
-    if (value !== undefined) out.push(key, JSON.stringify(value))
+  const fields: Array<string> = []
+  const members: Array<string> = []
+  for (const [key, value] of Object.entries(encode(task))) {
+    if (value === undefined) continue
+    // Each value is written as JSON once, for both forms.
+    const json = JSON.stringify(value)
+    fields.push(key, json)
+    members.push(`${JSON.stringify(key)}:${json}`)
   }
-  return out
+  return [`{${members.join(",")}}`, ...fields]
 }
 
 /** A finished record as the scripts keep it: JSON text with its status first. */
