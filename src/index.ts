@@ -87,7 +87,7 @@ export { ClaimLost, TaskQueue } from "./services/TaskQueue.js"
 /** Issues task ids and recognises them later (`make(createdAt)`, `issuedAt(id)`), so that a store can answer 410. */
 export { TaskIds } from "./services/TaskIds.js"
 /** HMAC-signed task ids: `layer(key)`, `layerEphemeral`, `layerConfig` (`TASK_ID_SECRET`, else ephemeral). */
-export * as TaskIdsHmac from "./layers/TaskIdsHmac.js"
+export * as TaskIdsHmac from "./layers/ids/TaskIdsHmac.js"
 
 /** The registry's configuration service, its defaults and its env-var reader. */
 export * as RegistryConfig from "./services/RegistryConfig.js"
@@ -96,8 +96,8 @@ export * as RegistryConfig from "./services/RegistryConfig.js"
  * The in-memory registry: `layer` (with its sweep fiber; needs a `RegistryConfig`), `layerWithTaskIds` (ids from the
  * `TaskIds` you provide, such as a key that outlives the process), `layerConfig` (from env).
  */
-export * as TaskRegistryMemory from "./layers/TaskRegistryMemory.js"
+export * as TaskRegistryMemory from "./layers/registry/TaskRegistryMemory.js"
 /** `TASK_CONCURRENCY` worker fibers that run tasks of the given kinds: `TaskWorkers.layer(kindA, kindB)`. */
-export * as TaskWorkers from "./layers/TaskWorkers.js"
+export * as TaskWorkers from "./layers/registry/TaskWorkers.js"
 /** The periodic sweep fiber, for any `TaskRegistry`. */
-export * as Sweeper from "./layers/Sweeper.js"
+export * as Sweeper from "./layers/registry/Sweeper.js"

@@ -6,6 +6,6 @@
  * and the `TASK_*` settings), `layerWithTaskIds` (ids from the `TaskIds` you provide: share its key between
  * processes), `layerStore` (without the sweep fiber), `make`.
  */
-export * as TaskRegistryRedis from "./layers/TaskRegistryRedis.js"
+export * as TaskRegistryRedis from "./layers/redis/TaskRegistryRedis.js"
 /** Where the Redis registry keeps its tasks and how long a claim lasts: `layer(config)`, `layerFromEnv`, `defaults`. */
 export * as RedisConfig from "./services/RedisConfig.js"

@@ -36,13 +36,14 @@ describe("package entries", () => {
 
   it("storyflow-tasks/server holds the server and the speech engine", () => {
     const { modules, packages } = graph("server.ts")
-    expect(modules).toEqual(expect.arrayContaining(["App.ts", "http/HttpApp.ts", "layers/EspeakSynthesizer.ts"]))
+    expect(modules).toEqual(expect.arrayContaining(["App.ts", "http/HttpApp.ts", "layers/speech/EspeakSynthesizer.ts"]))
     expect(packages).toEqual(expect.arrayContaining(["@effect/platform", "@effect/platform-node"]))
   })
 
   it("storyflow-tasks/redis holds the Redis registry and its client, and nothing of the server", () => {
     const { modules, packages } = graph("redis.ts")
-    expect(packages.sort()).toEqual(["@redis/client", "effect", "node:crypto"])
+    // node:fs reads the Lua scripts from beside their module.
+    expect(packages.sort()).toEqual(["@redis/client", "effect", "node:crypto", "node:fs"])
     expect(modules.filter((m) => m.startsWith("http/") || m === "App.ts" || m.includes("Espeak"))).toEqual([])
   })
 

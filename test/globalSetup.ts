@@ -1,10 +1,10 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
 /**
- * Emits the server and the dashboard into dist/ once, before any test file runs, as `npm run build` lays them out:
+ * Emits the server, its Lua scripts and the dashboard into dist/ once, before any test file runs, as `npm run build` lays them out:
  * the HTTP tests serve the built dashboard, and the end-to-end and browser tests run `dist/main.js`. Emitted here
  * rather than in a test file, so that no test rewrites dist/ while another test's server is loading it.
  *
@@ -15,6 +15,8 @@ import ts from "typescript"
 export default function setup() {
   const root = fileURLToPath(new URL("../", import.meta.url))
   emit(join(root, "tsconfig.build.json"))
+  // The assets beside the modules (the Redis store's .lua scripts), as scripts/build-assets.mjs copies them.
+  cpSync(join(root, "src"), join(root, "dist"), { recursive: true, filter: (source) => !/\.[cm]?ts$/.test(source) })
   const dashboard = emit(join(root, "web", "tsconfig.json"), { clean: true })
   for (const name of readdirSync(join(root, "web")).filter((name) => /\.(html|css)$/.test(name))) {
     copyFileSync(join(root, "web", name), join(dashboard, name))

@@ -1,4 +1,4 @@
-// The API's JSON as the dashboard reads it (see ../src/http/Wire.ts; test/dashboard/wire.test.ts keeps the two the
+// The API's JSON as the dashboard reads it (see ../src/http/api/Wire.ts; test/dashboard/wire.test.ts keeps the two the
 // same), with checks for what arrives over the network, so that nothing unchecked reaches the page.
 
 export const STATUSES = ["PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"] as const

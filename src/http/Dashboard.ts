@@ -2,12 +2,12 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/p
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
-import { RouteNotFound } from "./ApiErrors.js"
-import { respond } from "./GuardErrors.js"
-import type { Route } from "./Methods.js"
+import { RouteNotFound } from "./api/ApiErrors.js"
+import { respond } from "./transport/GuardErrors.js"
+import type { Route } from "./transport/Methods.js"
 
 // The dashboard (GET /): the page, its stylesheet and its ES modules, which `npm run build` compiles from web/ into
-// dist/dashboard (scripts/build-dashboard.mjs). They are read once, when the server starts, and served from memory.
+// dist/dashboard (scripts/build-assets.mjs). They are read once, when the server starts, and served from memory.
 
 /**
  * Where the built dashboard is: dist/dashboard of this package. This module sits two folders deep both as source
@@ -37,7 +37,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'"
 ].join("; ")
 
-/** The routes the dashboard answers, for ./Methods.ts. */
+/** The routes the dashboard answers, for ./transport/Methods.ts. */
 export const routes: ReadonlyArray<Route> = [
   ["/", "GET"],
   ["/dashboard/:file", "GET"]

@@ -1,29 +1,29 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
-import { Api } from "./Api.js"
-import * as ContentType from "./ContentType.js"
+import { Api } from "./api/Api.js"
+import * as ContentType from "./api/ContentType.js"
 import * as Dashboard from "./Dashboard.js"
-import * as Guards from "./Guards.js"
-import { AudioLive } from "./handlers/Audio.js"
-import { EventsLive } from "./handlers/Events.js"
-import { SystemLive } from "./handlers/System.js"
-import { TasksLive } from "./handlers/Tasks.js"
-import * as Methods from "./Methods.js"
-import { ErrorBodies, RetryAfter } from "./Middleware.js"
-import { PollIntercept, withPollingUntraced } from "./Polling.js"
-import * as Prometheus from "./Prometheus.js"
-import { StreamsClosing } from "./Sse.js"
-import * as HttpMetrics from "./HttpMetrics.js"
-import { StatusBodies } from "./StatusBody.js"
+import * as Guards from "./transport/Guards.js"
+import { AudioLive } from "./api/Audio.js"
+import { EventsLive } from "./live/Events.js"
+import { SystemLive } from "./api/System.js"
+import { TasksLive } from "./api/Tasks.js"
+import * as Methods from "./transport/Methods.js"
+import { ErrorBodies, RetryAfter } from "./api/Middleware.js"
+import { PollIntercept, withPollingUntraced } from "./transport/Polling.js"
+import * as Prometheus from "./metrics/Prometheus.js"
+import { StreamsClosing } from "./live/Sse.js"
+import * as HttpMetrics from "./metrics/HttpMetrics.js"
+import { StatusBodies } from "./api/StatusBody.js"
 
-/** The API's handlers, error bodies, and the checks made before a handler runs (./Guards.ts, ./ContentType.ts). */
+/** The API's handlers, error bodies, and the checks made before a handler runs (./transport/Guards.ts, ./api/ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, EventsLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
   Layer.provide([ContentType.layer, StatusBodies.layer, StreamsClosing.layer, Prometheus.layer])
 )
 
 /**
- * Routes served beside the API, for the 405s of ./Methods.ts and the route label of request metrics: the docs and
+ * Routes served beside the API, for the 405s of ./transport/Methods.ts and the route label of request metrics: the docs and
  * the dashboard (./Dashboard.ts).
  */
 const EXTRA_ROUTES: ReadonlyArray<Methods.Route> = [["/docs", "GET"], ["/openapi.json", "GET"], ...Dashboard.routes]
@@ -31,8 +31,8 @@ const EXTRA_ROUTES: ReadonlyArray<Methods.Route> = [["/docs", "GET"], ["/openapi
 /**
  * The routes, the dashboard at `/`, `/docs`, `/openapi.json`, 405 for a known path with another method, and error
  * handling, served on whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`,
- * `Synthesizer`, `AudioStore`) come from outside (see `App.ts`). On a `NodeServer` (./NodeServer.ts), the
- * listener's, status polls of existing tasks are answered ahead of the platform (./Polling.ts).
+ * `Synthesizer`, `AudioStore`) come from outside (see `App.ts`). On a `NodeServer` (./transport/NodeServer.ts), the
+ * listener's, status polls of existing tasks are answered ahead of the platform (./transport/Polling.ts).
  */
 export const HttpAppLive = HttpApiBuilder.serve(
   HttpMetrics.countRequests(

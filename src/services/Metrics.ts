@@ -3,7 +3,7 @@ import * as Task from "../domain/Task.js"
 import type { RegistryEvent } from "./TaskRegistry.js"
 
 // The service's metrics, as Effect `Metric`s (process-wide, like every Effect metric); GET /metrics exports them in
-// the Prometheus text format (../http/Prometheus.ts), where a counter's name gains `_total`.
+// the Prometheus text format (../http/metrics/Prometheus.ts), where a counter's name gains `_total`.
 
 /** Tasks accepted. */
 export const tasksSubmitted = Metric.counter("storyflow_tasks_submitted", {

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect } from "effect"
-import type { HealthJson, TaskListJson, TaskStatusJson } from "../../src/http/Wire.js"
+import type { HealthJson, TaskListJson, TaskStatusJson } from "../../src/http/api/Wire.js"
 import type { Stats, TaskStatus, TaskSummary } from "../../web/wire.js"
 import { isHealth, isTaskList, isTaskStatus } from "../../web/wire.js"
 import { batch, get, pollUntil, postJson, serverLayer } from "../support/http.js"

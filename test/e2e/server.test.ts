@@ -5,7 +5,7 @@ import { get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
-import { TaskStatusJson } from "../../src/http/Wire.js"
+import { TaskStatusJson } from "../../src/http/api/Wire.js"
 import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
 

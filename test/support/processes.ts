@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
 import { Schema } from "effect"
-import { TaskStatusJson } from "../../src/http/Wire.js"
+import { TaskStatusJson } from "../../src/http/api/Wire.js"
 import { freePort } from "./net.js"
 
 // Built server processes (`node dist/main.js`) for end-to-end tests, each on a free port of 127.0.0.1, and a

@@ -1,0 +1,179 @@
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { TaskStatus } from "../../domain/Task.js"
+import { TaskId } from "../../domain/TaskId.js"
+import {
+  AudioNotFoundJson,
+  InternalError,
+  InvalidRequest,
+  PayloadTooLarge,
+  RegistryBusyJson,
+  RegistryFullJson,
+  RegistryUnavailableJson,
+  RouteNotFound,
+  TaskAlreadyFinishedJson,
+  TaskExpiredJson,
+  TaskNoLongerHeldJson,
+  TaskNotFoundJson,
+  TaskTooLargeJson
+} from "./ApiErrors.js"
+import { JsonBody } from "./ContentType.js"
+import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
+
+const taskId = HttpApiSchema.param(
+  "task_id",
+  TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" })
+)
+
+const ListParams = Schema.Struct({
+  // A refinement rather than the literal union itself, so that a bad value is one issue with one message.
+  status: Schema.optionalWith(
+    Schema.String.pipe(
+      Schema.filter(Schema.is(TaskStatus), { message: () => `must be one of ${TaskStatus.literals.join(", ")}` }),
+      Schema.annotations({ jsonSchema: { type: "string", enum: TaskStatus.literals } })
+    ),
+    { exact: true }
+  ),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.between(1, 10_000),
+      // `override`: also when the text is not a number at all, say what a valid value is.
+      Schema.annotations({ message: () => ({ message: "must be a whole number from 1 to 10000", override: true }) })
+    ),
+    { exact: true }
+  )
+})
+
+export class TasksApi extends HttpApiGroup.make("tasks")
+  .add(
+    HttpApiEndpoint.post("submit", "/api/tasks")
+      .setPayload(submitRequest(() => true))
+      .middleware(JsonBody)
+      .addSuccess(TaskStatusJson, { status: 202 })
+      .addError(PayloadTooLarge)
+      .addError(RegistryFullJson)
+      .addError(RegistryBusyJson)
+      .addError(TaskTooLargeJson)
+      .annotate(OpenApi.Summary, "Submit a batch of segments to narrate; answers at once with the PENDING task")
+  )
+  .add(
+    HttpApiEndpoint.get("status")`/api/tasks/${taskId}`
+      .addSuccess(TaskStatusJson)
+      .addError(TaskNotFoundJson)
+      .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
+      .annotate(OpenApi.Summary, "A task's status and progress; 410 once its record has been cleaned up")
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/api/tasks")
+      .setUrlParams(ListParams)
+      .addSuccess(TaskListJson)
+      .annotate(OpenApi.Summary, "Tasks still on record, newest first")
+  )
+  .add(
+    HttpApiEndpoint.del("cancel")`/api/tasks/${taskId}`
+      .addSuccess(TaskStatusJson)
+      .addError(TaskNotFoundJson)
+      .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
+      .addError(TaskAlreadyFinishedJson)
+      .annotate(OpenApi.Summary, "Cancel a pending or running task")
+  ) {}
+
+/** The body of an event stream, for the API description; handlers answer it raw (../live/Sse.ts). */
+const EventStream = Schema.String.pipe(
+  HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
+  Schema.annotations({ description: "Server-Sent Events" })
+)
+
+const LastEventId = Schema.Struct({
+  "last-event-id": Schema.optionalWith(
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.nonNegative(),
+      Schema.annotations({
+        message: () => ({
+          message: "must be the id of an event this stream sent (a version, 0 or more)",
+          override: true
+        })
+      })
+    ),
+    { exact: true }
+  )
+})
+
+const TASK_EVENTS = `Server-Sent Events of one task: each snapshot as \`event: status\`, \`id:\` its version, \`data:\` the
+TaskStatus JSON that GET /api/tasks/{task_id} answers; the current snapshot first, then one per change; the stream
+closes after the terminal state. A \`: ping\` comment every 15 s. With \`Last-Event-ID\`, only snapshots of a greater
+version are sent; 204 when the task has finished at or before that version (an EventSource stops reconnecting).
+Errors (400, 404, 410) are JSON, answered before any event.`
+
+const ALL_EVENTS = [
+  "Server-Sent Events of the whole registry, for as long as the client stays:",
+  "`event: status` with the TaskStatus JSON, for every change of every task;",
+  '`event: evicted` with `{"task_id","status","completed_at","evicted_at","cause"}` (cause `age` or `cap`), for every',
+  "record cleaned up;",
+  '`event: stats` with `{"pending","processing","finished","tombstones"}`, at connect and then at most once a second',
+  "while changes happen. No event ids. A `: ping` comment every 15 s. The server ends the stream when it may have",
+  "missed changes (a shared store's notices were cut off): reconnect, and read the list again."
+].join(" ")
+
+export class EventsApi extends HttpApiGroup.make("events")
+  .add(
+    HttpApiEndpoint.get("task")`/api/tasks/${taskId}/events`
+      .setHeaders(LastEventId)
+      .addSuccess(EventStream)
+      .addSuccess(HttpApiSchema.NoContent.annotations({ description: "Nothing newer will ever come" }))
+      .addError(TaskNotFoundJson)
+      .addError(TaskExpiredJson)
+      .addError(TaskNoLongerHeldJson)
+      .annotate(OpenApi.Summary, "A task's progress, live")
+      .annotate(OpenApi.Description, TASK_EVENTS)
+  )
+  .add(
+    HttpApiEndpoint.get("all", "/api/events")
+      .addSuccess(EventStream)
+      .annotate(OpenApi.Summary, "Every change and eviction, live, and the registry's counts")
+      .annotate(OpenApi.Description, ALL_EVENTS)
+  ) {}
+
+export class AudioApi extends HttpApiGroup.make("audio").add(
+  HttpApiEndpoint.get(
+    "download"
+  )`/audio/${HttpApiSchema.param("task_id", Schema.String)}/${HttpApiSchema.param("file", Schema.String)}`
+    .addSuccess(
+      Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "audio/wav" }))
+    )
+    .addError(AudioNotFoundJson)
+    .annotate(OpenApi.Summary, "A segment's audio: GET /audio/{task_id}/{segment_id}.wav")
+) {}
+
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("health", "/api/health").addSuccess(HealthJson))
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(
+        Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" }))
+      )
+      .annotate(OpenApi.Summary, "Metrics in the Prometheus text format")
+      .annotate(
+        OpenApi.Description,
+        "Tasks submitted, finished by status, evicted by cause; records and tombstones held; the oldest finished " +
+          "record's age; task and segment durations; HTTP requests by method, route and status; open event streams."
+      )
+  )
+  .add(HttpApiEndpoint.get("voices", "/api/voices").addSuccess(VoicesJson)) {}
+
+/** The whole HTTP API; errors every endpoint can answer are declared once here. */
+export class Api extends HttpApi.make("storyflow-tasks")
+  .add(TasksApi)
+  .add(EventsApi)
+  .add(AudioApi)
+  .add(SystemApi)
+  .addError(InvalidRequest)
+  .addError(RegistryUnavailableJson)
+  .addError(RouteNotFound)
+  .addError(InternalError)
+  .annotate(OpenApi.Title, "StoryFlow Tasks")
+  .annotate(OpenApi.Description, "Background narration tasks: submit a batch of segments, poll, download audio.") {}

@@ -1,0 +1,62 @@
+import { Clock, Effect, Option, Schema } from "effect"
+import { InvalidPayload, TaskExpired, TaskNoLongerHeld, TaskNotFound, TaskTooLarge } from "../../domain/Errors.js"
+import type { Tombstone } from "../../domain/RegistryState.js"
+import * as Task from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { TaskKind } from "../../domain/TaskKind.js"
+import { weightOf } from "../../domain/TaskKind.js"
+import type { TaskIds } from "../../services/TaskIds.js"
+
+// What every store answers and logs the same way.
+
+/** Logs an eviction at Info, with its count as an annotation; nothing when nothing was evicted. */
+export const logEvicted = (count: number) =>
+  count === 0
+    ? Effect.void
+    : Effect.logInfo(`Cleaned up ${count} finished task(s)`).pipe(Effect.annotateLogs("evicted", count))
+
+/** What a request for a task that is not held answers. */
+export type NotHeld = TaskExpired | TaskNoLongerHeld | TaskNotFound
+
+/** Why `id` is not held: its tombstone while there is one, else what its signature says, else not found. */
+export const notHeld = (ids: TaskIds["Type"], tombstone: Option.Option<Tombstone>, id: TaskId): NotHeld =>
+  Option.match(tombstone, {
+    onNone: (): NotHeld =>
+      Option.match(ids.issuedAt(id), {
+        onNone: () => new TaskNotFound({ taskId: id }),
+        onSome: (createdAt) => new TaskNoLongerHeld({ taskId: id, createdAt })
+      }),
+    onSome: (t) =>
+      new TaskExpired({ taskId: t.id, status: t.status, completedAt: t.completedAt, evictedAt: t.evictedAt })
+  })
+
+/**
+ * The PENDING record a submit would store, made the same way by every store: the payload encoded by its kind's
+ * schema, its total and weight checked (kinds are user code: a count that is not a whole number would corrupt the
+ * registry's bookkeeping for good), refused when it alone is more work than the registry ever holds, and an id that
+ * carries `now`, signed, so that it is recognised after its record and tombstone are gone.
+ */
+export const pendingTask = <Name extends string, A, I>(
+  ids: TaskIds["Type"],
+  maxPendingWork: number,
+  kind: TaskKind<Name, A, I>,
+  payload: A
+): Effect.Effect<Task.Pending, InvalidPayload | TaskTooLarge> =>
+  Effect.gen(function* () {
+    const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
+      Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
+    )
+    const total = kind.total(payload)
+    const weight = weightOf(kind, payload)
+    for (const [name, count] of [
+      ["total", total],
+      ["weight", weight]
+    ] as const) {
+      if (!Number.isSafeInteger(count) || count < 0) {
+        return yield* new InvalidPayload({ kind: kind.name, reason: `its ${name} is ${count}, not a whole number` })
+      }
+    }
+    if (weight > maxPendingWork) return yield* new TaskTooLarge({ weight, maxPendingWeight: maxPendingWork })
+    const now = yield* Clock.currentTimeMillis
+    return Task.pending({ id: yield* ids.make(now), kind: kind.name, payload: encoded, total, weight, createdAt: now })
+  })

@@ -1,0 +1,114 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer, TestClock } from "effect"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import * as AudioRetention from "../../../src/layers/audio/AudioRetention.js"
+import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
+import { AudioStore } from "../../../src/services/AudioStore.js"
+import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
+import { tempAudioDir } from "../../support/http.js"
+import { awaitStatus, eventually, memoryRegistry } from "../../support/registry.js"
+import * as Jobs from "../../support/script.js"
+import { Gates, newGate, submit } from "../../support/script.js"
+
+/** 0.1 s of 8 kHz audio: 1,644 bytes as a WAV file. */
+const speech = { samples: new Int16Array(800), sampleRate: 8000 }
+const WAV_BYTES = 44 + 1600
+
+const setup = (root: string) =>
+  Layer.mergeAll(
+    Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer)),
+    memoryRegistry({ TASK_CLEANUP_INTERVAL: "0" })
+  )
+
+const config = (retention: Duration.DurationInput, maxBytes = 0): AudioRetention.AudioRetentionConfig => ({
+  retention: Duration.decode(retention),
+  maxBytes,
+  interval: Duration.minutes(1)
+})
+
+/** A finished task with `segments` files of audio, written now. */
+const finishedWithAudio = (segments = 1) =>
+  Effect.gen(function* () {
+    const store = yield* AudioStore
+    const task = yield* submit(Jobs.instant())
+    yield* awaitStatus(task.id, "COMPLETED")
+    for (let i = 0; i < segments; i++) yield* store.write(task.id, `s${i}`, speech)
+    return task.id
+  })
+
+describe("audio retention", () => {
+  it.effect("removes a finished task's audio once past AUDIO_RETENTION, never a running task's", () => {
+    const root = tempAudioDir()
+    return Effect.gen(function* () {
+      const store = yield* AudioStore
+      const done = yield* finishedWithAudio(2)
+      const gate = newGate()
+      const running = yield* submit(Jobs.gated(gate))
+      yield* awaitStatus(running.id, "PROCESSING")
+      yield* store.write(running.id, "s0", speech)
+      expect(yield* store.usage).toEqual({ bytes: 3 * WAV_BYTES, tasks: 2 })
+      yield* TestClock.adjust("1 day")
+      expect(yield* AudioRetention.prune(config("1 day"))).toEqual([])
+      yield* TestClock.adjust("1 millis")
+      expect(yield* AudioRetention.prune(config("1 day"))).toEqual([done])
+      expect(existsSync(join(root, done))).toBe(false)
+      expect(yield* Effect.flip(store.locate(done, "s0"))).toMatchObject({ _tag: "AudioNotFound" })
+      expect(yield* store.usage).toEqual({ bytes: WAV_BYTES, tasks: 1 })
+      // Once the running task has finished, its audio ages like any other.
+      yield* (yield* Gates).open(gate)
+      yield* awaitStatus(running.id, "COMPLETED")
+      expect(yield* AudioRetention.prune(config("1 day"))).toEqual([running.id])
+    }).pipe(Effect.provide(setup(root)))
+  })
+
+  it.effect("keeps at most AUDIO_MAX_BYTES, removing the least recently written task's audio first", () =>
+    Effect.gen(function* () {
+      const store = yield* AudioStore
+      const ids = []
+      for (let i = 0; i < 3; i++) {
+        ids.push(yield* finishedWithAudio())
+        yield* TestClock.adjust("1 second")
+      }
+      expect(yield* AudioRetention.prune(config(0, 2 * WAV_BYTES))).toEqual([ids[0]])
+      expect((yield* store.holdings).map((h) => h.taskId)).toEqual([ids[1], ids[2]])
+      expect(yield* AudioRetention.prune(config(0, 2 * WAV_BYTES))).toEqual([])
+    }).pipe(Effect.provide(setup(tempAudioDir())))
+  )
+
+  it.effect("indexes what an earlier run left, and never touches a directory that is not a task's", () => {
+    const root = tempAudioDir()
+    const old = "3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e"
+    for (const dir of [old, "not-a-task"]) {
+      mkdirSync(join(root, dir))
+      writeFileSync(join(root, dir, "s1.wav"), new Uint8Array(100))
+    }
+    return Effect.gen(function* () {
+      const store = yield* AudioStore
+      // The index is built in the background, from the disk, of task directories only.
+      yield* eventually(store.usage, (usage) => usage.tasks === 1)
+      expect(yield* store.usage).toEqual({ bytes: 100, tasks: 1 })
+      // Written by a run the registry does not know of, long before the test clock's epoch.
+      yield* TestClock.setTime(Date.parse("2100-01-01"))
+      expect(yield* AudioRetention.prune(config("1 day"))).toEqual([old])
+      expect(existsSync(join(root, "not-a-task", "s1.wav"))).toBe(true)
+    }).pipe(Effect.provide(setup(root)))
+  })
+
+  it.effect("applies the policy every minute in its layer's scope", () =>
+    Effect.gen(function* () {
+      const store = yield* AudioStore
+      yield* finishedWithAudio()
+      yield* Effect.gen(function* () {
+        yield* TestClock.adjust("59 seconds")
+        expect((yield* store.usage).tasks).toBe(1)
+        yield* TestClock.adjust("1 second")
+        // Due now; the files themselves go on the real disk, which takes a moment on a busy machine.
+        expect((yield* eventually(store.usage, (usage) => usage.tasks === 0)).tasks).toBe(0)
+      }).pipe(Effect.provide(AudioRetention.layer(config("30 seconds"))))
+      const registry = yield* TaskRegistry
+      expect((yield* registry.stats).finished).toBe(1)
+    }).pipe(Effect.provide(setup(tempAudioDir())))
+  )
+})
