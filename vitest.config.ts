@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     // Examples import the package by its published name, exactly as a user's app would.
     alias: [
+      { find: /^storyflow-tasks\/redis$/, replacement: fileURLToPath(new URL("./src/redis.ts", import.meta.url)) },
       { find: /^storyflow-tasks\/server$/, replacement: fileURLToPath(new URL("./src/server.ts", import.meta.url)) },
       { find: /^storyflow-tasks$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
     ]
