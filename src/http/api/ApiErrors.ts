@@ -11,7 +11,6 @@ import {
   TaskTooLarge
 } from "../../domain/Errors.js"
 import { AudioNotFound } from "../../services/AudioStore.js"
-import { UnsupportedMediaType } from "../transport/GuardErrors.js"
 import { isoTime } from "./Wire.js"
 import * as WireError from "./WireError.js"
 
@@ -134,23 +133,3 @@ export class InternalError extends Schema.Class<InternalError>("InternalError")(
   { error: Schema.tag("InternalError"), message: Schema.String },
   HttpApiSchema.annotations({ status: 500, description: "An unexpected error; it has been logged" })
 ) {}
-
-/** Whether `u` is an error the API declares, ready to be encoded as it is. */
-export const isApiError = Schema.is(
-  Schema.Union(
-    InvalidRequest,
-    PayloadTooLarge,
-    RouteNotFound,
-    InternalError,
-    UnsupportedMediaType,
-    TaskNotFoundJson,
-    TaskExpiredJson,
-    TaskNoLongerHeldJson,
-    TaskAlreadyFinishedJson,
-    RegistryFullJson,
-    RegistryBusyJson,
-    TaskTooLargeJson,
-    RegistryUnavailableJson,
-    AudioNotFoundJson
-  )
-)
