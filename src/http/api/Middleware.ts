@@ -2,7 +2,7 @@ import { HttpApi, HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/pl
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect, Option, Predicate, Schema } from "effect"
 import { Api } from "./Api.js"
-import { InternalError, InvalidRequest, RouteNotFound } from "./ApiErrors.js"
+import { InternalError, InvalidRequest, RouteNotFound } from "./HttpErrors.js"
 
 /** Whether `u` is an error some endpoint of the API declares, ready to be encoded as it is. */
 const isApiError = (() => {
