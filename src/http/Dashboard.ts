@@ -2,7 +2,7 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/p
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
-import { RouteNotFound } from "./api/ApiErrors.js"
+import { RouteNotFound } from "./api/HttpErrors.js"
 import { respond } from "./transport/GuardErrors.js"
 import type { Route } from "./transport/Methods.js"
 

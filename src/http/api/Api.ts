@@ -4,13 +4,13 @@ import { TaskStatus } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import {
   AudioNotFoundJson,
-  InternalError,
-  InvalidRequest,
-  PayloadTooLarge,
+  InternalErrorJson,
+  InvalidRequestJson,
+  PayloadTooLargeJson,
   RegistryBusyJson,
   RegistryFullJson,
   RegistryUnavailableJson,
-  RouteNotFound,
+  RouteNotFoundJson,
   TaskAlreadyFinishedJson,
   TaskExpiredJson,
   TaskNoLongerHeldJson,
@@ -51,7 +51,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .setPayload(submitRequest(() => true))
       .middleware(JsonBody)
       .addSuccess(TaskStatusJson, { status: 202 })
-      .addError(PayloadTooLarge)
+      .addError(PayloadTooLargeJson)
       .addError(RegistryFullJson)
       .addError(RegistryBusyJson)
       .addError(TaskTooLargeJson)
@@ -171,9 +171,9 @@ export class Api extends HttpApi.make("storyflow-tasks")
   .add(EventsApi)
   .add(AudioApi)
   .add(SystemApi)
-  .addError(InvalidRequest)
+  .addError(InvalidRequestJson)
   .addError(RegistryUnavailableJson)
-  .addError(RouteNotFound)
-  .addError(InternalError)
+  .addError(RouteNotFoundJson)
+  .addError(InternalErrorJson)
   .annotate(OpenApi.Title, "StoryFlow Tasks")
   .annotate(OpenApi.Description, "Background narration tasks: submit a batch of segments, poll, download audio.") {}

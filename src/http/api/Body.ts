@@ -1,6 +1,6 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Either, Stream } from "effect"
-import { InvalidRequest, PayloadTooLarge } from "./ApiErrors.js"
+import { InvalidRequest, PayloadTooLarge } from "./HttpErrors.js"
 import { MAX_JSON_DEPTH, nestedDeeperThan } from "./JsonDepth.js"
 
 /** The largest request body accepted. */

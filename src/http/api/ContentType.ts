@@ -1,6 +1,7 @@
 import { HttpApiMiddleware, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { UnsupportedMediaType } from "../transport/GuardErrors.js"
+import * as WireError from "./WireError.js"
 
 /** The one media type the API reads bodies in. */
 export const JSON_TYPE = "application/json"
@@ -11,7 +12,10 @@ export const JSON_TYPE = "application/json"
  * asking first, but a JSON body only after a CORS preflight, which this server grants to `CORS_ORIGINS` alone.
  */
 export class JsonBody extends HttpApiMiddleware.Tag<JsonBody>()("storyflow/JsonBody", {
-  failure: UnsupportedMediaType
+  failure: WireError.make(UnsupportedMediaType, {
+    status: 415,
+    description: "The body must be sent as `application/json`"
+  })
 }) {}
 
 /** The media type of a `Content-Type` header, without its parameters (such as `charset`). */

@@ -1,8 +1,20 @@
-import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { Cause, Effect, Option, Predicate } from "effect"
+import { Cause, Effect, Option, Predicate, Schema } from "effect"
 import { Api } from "./Api.js"
-import { InternalError, InvalidRequest, isApiError, RouteNotFound } from "./ApiErrors.js"
+import { InternalError, InvalidRequest, RouteNotFound } from "./HttpErrors.js"
+
+/** Whether `u` is an error some endpoint of the API declares, ready to be encoded as it is. */
+const isApiError = (() => {
+  const declared: Array<Schema.Schema<unknown>> = []
+  HttpApi.reflect(Api, {
+    onGroup: () => {},
+    onEndpoint: ({ errors }) => {
+      for (const { ast } of errors.values()) if (Option.isSome(ast)) declared.push(Schema.make(ast.value))
+    }
+  })
+  return Schema.is(Schema.Union(...declared))
+})()
 
 /**
  * Every failure leaves as one of the API's JSON errors: a bad path or query parameter as InvalidRequest (400), an
@@ -13,8 +25,9 @@ export const ErrorBodies = HttpApiBuilder.middleware(Api, (app) =>
   Effect.catchAllCause(app, (cause): Effect.Effect<never, InvalidRequest | RouteNotFound | InternalError> => {
     // The app's type says it cannot fail; what the handlers fail with is only known at run time.
     const failure: unknown = Option.getOrUndefined(Cause.failureOption(cause))
-    if (Cause.isInterruptedOnly(cause) || isApiError(failure)) return Effect.failCause(cause)
+    // The platform's own decode error is declared too, but answered in this API's shape.
     if (failure instanceof HttpApiDecodeError) return Effect.fail(InvalidRequest.fromIssues(failure.issues))
+    if (Cause.isInterruptedOnly(cause) || isApiError(failure)) return Effect.failCause(cause)
     if (Predicate.isTagged(failure, "RouteNotFound")) {
       return Effect.fail(new RouteNotFound({ message: "No such endpoint; GET /docs lists them" }))
     }

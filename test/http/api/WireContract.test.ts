@@ -14,7 +14,7 @@ import {
 } from "../../../src/domain/Errors.js"
 import { TaskId } from "../../../src/domain/TaskId.js"
 import { Api } from "../../../src/http/api/Api.js"
-import { InternalError, InvalidRequest, PayloadTooLarge, RouteNotFound } from "../../../src/http/api/ApiErrors.js"
+import { InternalError, InvalidRequest, PayloadTooLarge, RouteNotFound } from "../../../src/http/api/HttpErrors.js"
 import {
   CrossOriginRefused,
   HostNotAllowed,
