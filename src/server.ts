@@ -19,7 +19,7 @@ export * as NarrationHandler from "./layers/speech/NarrationHandler.js"
 export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
 /** Where generated audio files live, and its errors. */
 export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
-/** WAV files under `AUDIO_DIR`. */
+/** WAV files in a directory: `layer(root)` in code, `layerConfig` under `AUDIO_DIR`. */
 export * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 /** The server's task ids: signed under `TASK_ID_SECRET`, or under a key kept in `AUDIO_DIR/.task-id-secret`. */
 export * as TaskIdKeyFile from "./layers/ids/TaskIdKeyFile.js"
