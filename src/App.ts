@@ -40,11 +40,12 @@ const registryLayer = Layer.unwrapEffect(
 
 /**
  * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the registry
- * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
+ * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`. The
+ * engine may use the registry's `RegistryConfig` (the eSpeak engine runs one thread per worker).
  * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED in memory, and go back to
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
-export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
+export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
   const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layerConfig)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
   return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(

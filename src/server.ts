@@ -25,7 +25,7 @@ export * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 export * as TaskIdKeyFile from "./layers/ids/TaskIdKeyFile.js"
 /** 16-bit mono PCM audio and its WAV encoding. */
 export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
-/** eSpeak NG in a worker thread: the default speech engine (GPL-3.0). */
+/** eSpeak NG in worker threads, one per worker (`RegistryConfig.concurrency`): the default speech engine (GPL-3.0). */
 export * as EspeakSynthesizer from "./layers/speech/EspeakSynthesizer.js"
 /** A fast deterministic speech engine for tests. */
 export * as TestSynthesizer from "./layers/speech/TestSynthesizer.js"
