@@ -125,18 +125,21 @@ const variable = <A>(name: string, description: string, config: Config.Config<A>
 const numeric = Config.map(Config.string(), (text) => (text.trim() === "" ? Number.NaN : Number(text)))
 
 /**
- * A whole number of at least `min` (and at most `max`, if given), refused with a message naming `name` whatever is
- * wrong with it.
+ * A count: a whole number of at least `min` (`0`: none is allowed; `1`: at least one), and at most `max` if given;
+ * whatever is wrong with a value, the message is the same.
  */
-const wholeNumber = (name: string, min: number, max?: number) =>
-  Config.validate(numeric, {
-    message: `${name} must be a whole number, ${max === undefined ? `${min} or more` : `from ${min} to ${max}`}`,
-    validation: (n) => Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max)
-  })
-
-/** A count: a whole number of at least `min` (`0`: none is allowed; `1`: at least one). */
-const count = (name: string, min: 0 | 1, fallback: number, description: string) =>
-  variable(name, description, Config.withDefault(wholeNumber(name, min), fallback))
+const count = (name: string, min: 0 | 1, fallback: number, description: string, max?: number) =>
+  variable(
+    name,
+    description,
+    numeric.pipe(
+      Config.validate({
+        message: `${name} must be a whole number, ${max === undefined ? `${min} or more` : `from ${min} to ${max}`}`,
+        validation: (n) => Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max)
+      }),
+      Config.withDefault(fallback)
+    )
+  )
 
 /** A duration in seconds, fractions allowed: `">= 0"` allows zero (often "off"), `"> 0"` does not. */
 const seconds = (name: string, bound: ">= 0" | "> 0", fallback: Duration.Duration, description: string) =>
@@ -326,11 +329,7 @@ const host = text("HOST", listenerDefaults.host, "the address the server listens
 /** The listener's settings: `HOST`, `PORT` and the `HTTP_*` timeouts. */
 export const listener: Config.Config<ListenerOptions> = Config.all({
   host,
-  port: variable(
-    "PORT",
-    "the port the server listens on",
-    Config.withDefault(wholeNumber("PORT", 1, 65535), listenerDefaults.port)
-  ),
+  port: count("PORT", 1, listenerDefaults.port, "the port the server listens on", 65535),
   headersTimeout: seconds(
     "HTTP_HEADERS_TIMEOUT",
     "> 0",
