@@ -1,5 +1,5 @@
 import { NodeContext } from "@effect/platform-node"
-import { Config, ConfigError, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/transport/Listener.js"
@@ -15,29 +15,10 @@ import * as TaskRegistryRedis from "./layers/redis/TaskRegistryRedis.js"
 import * as TaskWorkers from "./layers/registry/TaskWorkers.js"
 import * as RedisConfig from "./services/RedisConfig.js"
 import * as RegistryConfig from "./services/RegistryConfig.js"
+import * as Settings from "./services/Settings.js"
 import type { Synthesizer } from "./services/Synthesizer.js"
 
 // The composition root: the one module that chooses implementations.
-
-/**
- * The configuration, refusing `TASK_CONCURRENCY=0`: tasks in memory can only be run by this process, so a process
- * without workers would accept tasks that never run.
- */
-const withWorkers = Effect.filterOrFail(
-  RegistryConfig.fromEnv,
-  (config) => config.concurrency > 0,
-  () =>
-    ConfigError.InvalidData(
-      ["TASK_CONCURRENCY"],
-      "TASK_CONCURRENCY must be 1 or more: with the in-memory registry no other process can run this one's tasks"
-    )
-)
-
-/** Where tasks are kept: in this process's memory, or in Redis, shared by every process that uses it. */
-const taskStore = Config.literal(
-  "memory",
-  "redis"
-)("TASK_STORE").pipe(Config.withDefault("memory" as const), Config.withDescription("memory or redis"))
 
 /**
  * The registry `TASK_STORE` names, with its sweep fiber. Task ids are signed under `TASK_ID_SECRET` or the key kept
@@ -45,25 +26,27 @@ const taskStore = Config.literal(
  * than 404.
  */
 const registryLayer = Layer.unwrapEffect(
-  Effect.map(taskStore, (store) =>
+  Effect.map(Settings.taskStore, (store) =>
     store === "redis"
       ? TaskRegistryRedis.layerWithTaskIds.pipe(
-          Layer.provideMerge(Layer.mergeAll(RegistryConfig.layerFromEnv, RedisConfig.layerFromEnv))
+          Layer.provideMerge(Layer.mergeAll(RegistryConfig.layerConfig, RedisConfig.layerConfig))
         )
       : TaskRegistryMemory.layerWithTaskIds.pipe(
-          Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, withWorkers))
+          // In memory, `TASK_CONCURRENCY=0` is refused: no other process could run this one's tasks.
+          Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, Settings.registryInMemory))
         )
   )
 ).pipe(Layer.provide(TaskIdKeyFile.layerConfig))
 
 /**
  * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the registry
- * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`.
+ * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`. The
+ * engine may use the registry's `RegistryConfig` (the eSpeak engine runs one thread per worker).
  * Built in dependency order, so that on shutdown the workers stop (their tasks end CANCELLED in memory, and go back to
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
-export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E>) => {
-  const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layer)
+export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
+  const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layerConfig)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
   return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(
     Layer.provideMerge(audio),

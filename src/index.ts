@@ -89,15 +89,16 @@ export { TaskIds } from "./services/TaskIds.js"
 /** HMAC-signed task ids: `layer(key)`, `layerEphemeral`, `layerConfig` (`TASK_ID_SECRET`, else ephemeral). */
 export * as TaskIdsHmac from "./layers/ids/TaskIdsHmac.js"
 
-/** The registry's configuration service, its defaults and its env-var reader. */
+/** The registry's configuration service: `layer(config)` in code, `layerConfig` (`TASK_*` variables), `defaults`. */
 export * as RegistryConfig from "./services/RegistryConfig.js"
 
 /**
  * The in-memory registry: `layer` (with its sweep fiber; needs a `RegistryConfig`), `layerWithTaskIds` (ids from the
- * `TaskIds` you provide, such as a key that outlives the process), `layerConfig` (from env).
+ * `TaskIds` you provide, such as a key that outlives the process), `layerConfig` (the `TASK_*` variables and
+ * `TASK_ID_SECRET`, from the `ConfigProvider`).
  */
 export * as TaskRegistryMemory from "./layers/registry/TaskRegistryMemory.js"
-/** `TASK_CONCURRENCY` worker fibers that run tasks of the given kinds: `TaskWorkers.layer(kindA, kindB)`. */
+/** `RegistryConfig.concurrency` (`TASK_CONCURRENCY`) workers for the given kinds: `TaskWorkers.layer(kindA, kindB)`. */
 export * as TaskWorkers from "./layers/registry/TaskWorkers.js"
 /** The periodic sweep fiber, for any `TaskRegistry`. */
 export * as Sweeper from "./layers/registry/Sweeper.js"

@@ -19,13 +19,13 @@ export * as NarrationHandler from "./layers/speech/NarrationHandler.js"
 export { SynthesisError, Synthesizer } from "./services/Synthesizer.js"
 /** Where generated audio files live, and its errors. */
 export { AudioNotFound, AudioStore, AudioStoreError } from "./services/AudioStore.js"
-/** WAV files under `AUDIO_DIR`. */
+/** WAV files in a directory: `layer(root)` in code, `layerConfig` under `AUDIO_DIR`. */
 export * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 /** The server's task ids: signed under `TASK_ID_SECRET`, or under a key kept in `AUDIO_DIR/.task-id-secret`. */
 export * as TaskIdKeyFile from "./layers/ids/TaskIdKeyFile.js"
 /** 16-bit mono PCM audio and its WAV encoding. */
 export { decodeWav, durationSeconds, encodeWav, type Speech } from "./domain/Wav.js"
-/** eSpeak NG in a worker thread: the default speech engine (GPL-3.0). */
+/** eSpeak NG in worker threads, one per worker (`RegistryConfig.concurrency`): the default speech engine (GPL-3.0). */
 export * as EspeakSynthesizer from "./layers/speech/EspeakSynthesizer.js"
 /** A fast deterministic speech engine for tests. */
 export * as TestSynthesizer from "./layers/speech/TestSynthesizer.js"

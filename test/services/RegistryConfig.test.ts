@@ -1,9 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect } from "effect"
-import { defaults, fromEnv } from "../../src/services/RegistryConfig.js"
+import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import { defaults, layerConfig, RegistryConfig } from "../../src/services/RegistryConfig.js"
 
+/** The service `layerConfig` builds from `env`. */
 const read = (env: Record<string, string>) =>
-  fromEnv.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  Effect.provide(
+    RegistryConfig,
+    layerConfig.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))))
+  )
 
 describe("RegistryConfig", () => {
   it.effect("uses the embedded defaults when nothing is set", () =>

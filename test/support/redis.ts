@@ -84,8 +84,8 @@ export const redisRegistry = (env: Record<string, string>) => {
   const registry = Sweeper.layer.pipe(
     Layer.provideMerge(store),
     Layer.provide(TaskIdsHmac.layerConfig),
-    Layer.provideMerge(RegistryConfig.layerFromEnv),
-    Layer.provideMerge(RedisConfig.layerFromEnv),
+    Layer.provideMerge(RegistryConfig.layerConfig),
+    Layer.provideMerge(RedisConfig.layerConfig),
     Layer.provide(cleanup)
   )
   return withEnv(

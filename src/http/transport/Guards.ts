@@ -1,37 +1,12 @@
 import { HttpApiBuilder, HttpMiddleware, HttpServerRequest } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
-import { Config, Effect } from "effect"
+import { Effect } from "effect"
 import { isIP } from "node:net"
+import type { GuardOptions } from "../../services/Settings.js"
+import * as Settings from "../../services/Settings.js"
 import { CrossOriginRefused, HostNotAllowed, respond } from "./GuardErrors.js"
 
-/** Who may reach the API from a browser, and by which host name. */
-export interface GuardOptions {
-  /** Origins (`scheme://host[:port]`) whose pages may call the API; none by default. */
-  readonly corsOrigins: ReadonlyArray<string>
-  /** Host names requests may be addressed to besides localhost and IP addresses; `*` allows any. */
-  readonly allowedHosts: ReadonlyArray<string>
-  /** The host the server listens on, allowed as a Host too when it is a name. */
-  readonly listenHost: string
-}
-
-const list = (name: string, valid: (item: string) => boolean, description: string) =>
-  Config.array(Config.string(), name).pipe(
-    Config.map((items) => items.filter((item) => item !== "")),
-    Config.validate({
-      message: `${name} must be a comma-separated list of ${description}`,
-      validation: (items) => items.every(valid)
-    }),
-    Config.withDefault([])
-  )
-
-const isOrigin = (text: string) => URL.canParse(text) && new URL(text).origin === text
-
-/** Reads `CORS_ORIGINS`, `ALLOWED_HOSTS` and `HOST` from the current `ConfigProvider`. */
-export const fromEnv: Config.Config<GuardOptions> = Config.all({
-  corsOrigins: list("CORS_ORIGINS", isOrigin, "origins such as https://app.example.com (no path, no slash)"),
-  allowedHosts: list("ALLOWED_HOSTS", (h) => h === "*" || /^[a-z0-9.-]+$/i.test(h), "host names, or *"),
-  listenHost: Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
-})
+export type { GuardOptions } from "../../services/Settings.js"
 
 /** The API's methods, for preflights: what a page of a listed origin may send. */
 const CORS_METHODS = ["GET", "HEAD", "POST", "DELETE"]
@@ -130,5 +105,5 @@ export const make = (options: GuardOptions) => {
 /** The checks, configured in code. */
 export const layer = (options: GuardOptions) => HttpApiBuilder.middleware(make(options))
 
-/** The checks, configured from the `ConfigProvider` (`CORS_ORIGINS`, `ALLOWED_HOSTS`, `HOST`). */
-export const layerConfig = HttpApiBuilder.middleware(Effect.map(fromEnv, make))
+/** The checks, configured from the `ConfigProvider` (`CORS_ORIGINS`, `ALLOWED_HOSTS`, and the listener's `HOST`). */
+export const layerConfig = HttpApiBuilder.middleware(Effect.map(Settings.guards, make))

@@ -2,59 +2,16 @@ import { HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Config, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import type { ListenerOptions } from "../../services/Settings.js"
+import * as Settings from "../../services/Settings.js"
 import { InterceptingServer, NodeServer } from "./NodeServer.js"
 
-/** Where the server listens and how long it waits on its clients. */
-export interface ListenerOptions {
-  readonly host: string
-  readonly port: number
-  /** From a connection's first byte of a request to the end of its headers. */
-  readonly headersTimeout: Duration.Duration
-  /** From a request's first byte to the end of its body. */
-  readonly requestTimeout: Duration.Duration
-  /** How long an idle keep-alive connection is kept open. */
-  readonly keepAliveTimeout: Duration.Duration
-  /** On shutdown, how long requests under way may go on before every connection is closed. */
-  readonly shutdownGrace: Duration.Duration
-}
+export type { ListenerOptions } from "../../services/Settings.js"
 
-export const defaults: ListenerOptions = {
-  host: "127.0.0.1",
-  port: 8000,
-  headersTimeout: Duration.seconds(10),
-  requestTimeout: Duration.seconds(30),
-  keepAliveTimeout: Duration.seconds(5),
-  shutdownGrace: Duration.seconds(5)
-}
-
-const seconds = (name: string, fallback: Duration.Duration, description: string) =>
-  Config.number(name).pipe(
-    Config.validate({
-      message: `${name} must be a number of seconds greater than 0`,
-      validation: (n) => Number.isFinite(n) && n > 0
-    }),
-    Config.map(Duration.seconds),
-    Config.withDefault(fallback),
-    Config.withDescription(description)
-  )
-
-/** Reads `HOST`, `PORT` and the `HTTP_*` timeouts from the current `ConfigProvider`. */
-export const fromEnv: Config.Config<ListenerOptions> = Config.all({
-  host: Config.string("HOST").pipe(Config.withDefault(defaults.host)),
-  port: Config.port("PORT").pipe(Config.withDefault(defaults.port)),
-  headersTimeout: seconds("HTTP_HEADERS_TIMEOUT", defaults.headersTimeout, "seconds a client has to send headers"),
-  requestTimeout: seconds("HTTP_REQUEST_TIMEOUT", defaults.requestTimeout, "seconds a client has to send a request"),
-  keepAliveTimeout: seconds("HTTP_KEEPALIVE_TIMEOUT", defaults.keepAliveTimeout, "seconds an idle connection stays"),
-  shutdownGrace: seconds("HTTP_SHUTDOWN_GRACE", defaults.shutdownGrace, "seconds requests may finish on shutdown")
-}).pipe(
-  Config.validate({
-    // Node refuses to start otherwise; say so in the terms of the variables.
-    message: "HTTP_HEADERS_TIMEOUT must not be longer than HTTP_REQUEST_TIMEOUT",
-    validation: (o) => Duration.lessThanOrEqualTo(o.headersTimeout, o.requestTimeout)
-  })
-)
+/** The embedded defaults, as listed in the README. */
+export const defaults: ListenerOptions = Settings.listenerDefaults
 
 /** Seconds a client is asked to wait when it arrives before the app is ready, or after it has stopped. */
 export const NOT_READY_RETRY_AFTER = 1
@@ -145,4 +102,4 @@ export const layer = (options: Partial<ListenerOptions> = {}) =>
   )
 
 /** The listener configured from the `ConfigProvider` (`HOST`, `PORT`, `HTTP_*`). */
-export const layerConfig = Layer.unwrapEffect(Effect.map(fromEnv, layer))
+export const layerConfig = Layer.unwrapEffect(Effect.map(Settings.listener, layer))

@@ -1,9 +1,10 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpMiddleware } from "@effect/platform"
 import type { ConfigError, Context } from "effect"
-import { Config, Effect, Exit, FiberId, Layer, Option, Runtime, Scheduler, Schema } from "effect"
+import { Effect, Exit, FiberId, Layer, Option, Runtime, Scheduler, Schema } from "effect"
 import type * as Http from "node:http"
 import { TaskId } from "../../domain/TaskId.js"
+import * as Settings from "../../services/Settings.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as Guards from "./Guards.js"
 import { unsafeCountRequest } from "../metrics/HttpMetrics.js"
@@ -34,20 +35,14 @@ export const statusPollId = (request: {
 
 const isStatusPoll = (request: HttpServerRequest.HttpServerRequest) => statusPollId(request) !== undefined
 
-/** `HTTP_TRACE_POLLING`: serve status polls like every other request, through the platform and with a span. */
-export const TracePolling = Config.boolean("HTTP_TRACE_POLLING").pipe(
-  Config.withDefault(false),
-  Config.withDescription(
-    "whether GET /api/tasks/{task_id} is served and traced like other requests; off, as polls are hot"
-  )
-)
-
 /** Serves `layer`'s routes without the per-request server span on status polls, unless `HTTP_TRACE_POLLING`. */
 export const withPollingUntraced = <A, E, R>(
   layer: Layer.Layer<A, E, R>
 ): Layer.Layer<A, E | ConfigError.ConfigError, R> =>
   Layer.unwrapEffect(
-    Effect.map(TracePolling, (traced) => (traced ? layer : HttpMiddleware.withTracerDisabledWhen(layer, isStatusPoll)))
+    Effect.map(Settings.tracePolling, (traced) =>
+      traced ? layer : HttpMiddleware.withTracerDisabledWhen(layer, isStatusPoll)
+    )
   )
 
 const isTaskId = Schema.is(TaskId)
@@ -105,12 +100,12 @@ export const answerPoll =
 export const PollIntercept = Layer.scopedDiscard(
   Effect.gen(function* () {
     const server = yield* Effect.serviceOption(NodeServer)
-    if (Option.isNone(server) || (yield* TracePolling)) return
+    if (Option.isNone(server) || (yield* Settings.tracePolling)) return
     const intercept = answerPoll(
       yield* TaskRegistry,
       yield* StatusBodies,
       yield* Effect.runtime<never>(),
-      Guards.passes(yield* Guards.fromEnv)
+      Guards.passes(yield* Settings.guards)
     )
     server.value.intercept = intercept
     yield* Effect.addFinalizer(() =>

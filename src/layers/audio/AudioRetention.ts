@@ -1,47 +1,18 @@
 import type { ConfigError } from "effect"
-import { Clock, Config, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { isActive } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { AudioStore } from "../../services/AudioStore.js"
+import type { AudioRetentionConfig } from "../../services/Settings.js"
+import * as Settings from "../../services/Settings.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 
 const decodeTaskId = Schema.decodeUnknownOption(TaskId)
 
-/** How long audio is kept and how much of it, at most. */
-export interface AudioRetentionConfig {
-  /** Audio is removed this long after its task's last file was written (about when the task finished); 0 = never. */
-  readonly retention: Duration.Duration
-  /** The most bytes of audio kept; past it the least recently written tasks' audio goes first. 0 = no budget. */
-  readonly maxBytes: number
-  /** How often the policy is applied. */
-  readonly interval: Duration.Duration
-}
+export type { AudioRetentionConfig } from "../../services/Settings.js"
 
-export const defaults: AudioRetentionConfig = {
-  // A day of audio: a client has that long to download what it asked for.
-  retention: Duration.days(1),
-  // 2 GiB: about 13 hours of speech at 22,050 Hz (44 kB a second), a busy day of narration, on a small disk.
-  maxBytes: 2 * 1024 ** 3,
-  interval: Duration.minutes(1)
-}
-
-export const fromEnv: Config.Config<AudioRetentionConfig> = Config.all({
-  retention: Config.number("AUDIO_RETENTION").pipe(
-    Config.validate({
-      message: "AUDIO_RETENTION must be a finite number of seconds, 0 or more",
-      validation: (n) => Number.isFinite(n) && n >= 0
-    }),
-    Config.map(Duration.seconds),
-    Config.withDefault(defaults.retention),
-    Config.withDescription("seconds a finished task's audio is kept; 0 = no age limit")
-  ),
-  maxBytes: Config.integer("AUDIO_MAX_BYTES").pipe(
-    Config.validate({ message: "AUDIO_MAX_BYTES must be a whole number, 0 or more", validation: (n) => n >= 0 }),
-    Config.withDefault(defaults.maxBytes),
-    Config.withDescription("bytes of audio kept at most; 0 = no budget")
-  ),
-  interval: Config.succeed(defaults.interval)
-})
+/** The embedded defaults, as listed in the README. */
+export const defaults: AudioRetentionConfig = Settings.audioRetentionDefaults
 
 /**
  * Applies the retention policy once: removes the audio of every task past `retention` since its last write, then,
@@ -98,5 +69,5 @@ export const layer = (config: AudioRetentionConfig): Layer.Layer<never, never, A
 
 /** The policy read from `AUDIO_RETENTION` and `AUDIO_MAX_BYTES`. */
 export const layerConfig: Layer.Layer<never, ConfigError.ConfigError, AudioStore | TaskRegistry> = Layer.unwrapEffect(
-  Effect.map(fromEnv, layer)
+  Effect.map(Settings.audioRetention, layer)
 )

@@ -4,7 +4,6 @@ import type { ConfigError } from "effect"
 import {
   Array as Arr,
   Clock,
-  Config,
   Duration,
   Effect,
   Exit,
@@ -23,12 +22,7 @@ import type { Speech } from "../../domain/Wav.js"
 import { durationSeconds, encodeWav } from "../../domain/Wav.js"
 import type { AudioHolding } from "../../services/AudioStore.js"
 import { AudioNotFound, AudioStore, AudioStoreError } from "../../services/AudioStore.js"
-
-/** The directory audio is written under. */
-export const AudioDir = Config.string("AUDIO_DIR").pipe(
-  Config.withDefault("./data/audio"),
-  Config.withDescription("where generated WAV files are written")
-)
+import * as Settings from "../../services/Settings.js"
 
 export interface AudioStoreFsOptions {
   /**
@@ -261,8 +255,12 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
     return AudioStore.of({ write, locate, usage, holdings, remove })
   })
 
+/** The store under `root`, given in code. */
+export const layer = (
+  root: string,
+  options: AudioStoreFsOptions = {}
+): Layer.Layer<AudioStore, never, FileSystem.FileSystem | Path.Path> => Layer.scoped(AudioStore, make(root, options))
+
 /** The store under `AUDIO_DIR` (default `./data/audio`). */
-export const layer: Layer.Layer<AudioStore, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> = Layer.scoped(
-  AudioStore,
-  Effect.flatMap(AudioDir, (root) => make(root))
-)
+export const layerConfig: Layer.Layer<AudioStore, ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> =
+  Layer.unwrapEffect(Effect.map(Settings.audioDir, (root) => layer(root)))

@@ -3,8 +3,8 @@ import type { PlatformError } from "@effect/platform/Error"
 import type { ConfigError } from "effect"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
+import * as Settings from "../../services/Settings.js"
 import { TaskIds } from "../../services/TaskIds.js"
-import { AudioDir } from "../audio/AudioStoreFs.js"
 import * as TaskIdsHmac from "./TaskIdsHmac.js"
 
 // The server's task-id key. Ids must stay recognisable across restarts, and across the processes that share a
@@ -70,8 +70,8 @@ export const fromDirectory = (dir: string) =>
 
 /** `TASK_ID_SECRET` if it is set; else the key kept in `AUDIO_DIR`, created there if missing. */
 export const fromConfig = Effect.flatMap(
-  TaskIdsHmac.secret,
-  Option.match({ onSome: Effect.succeed, onNone: () => Effect.flatMap(AudioDir, fromDirectory) })
+  Settings.taskIdSecret,
+  Option.match({ onSome: Effect.succeed, onNone: () => Effect.flatMap(Settings.audioDir, fromDirectory) })
 )
 
 /** The server's ids: signed under `TASK_ID_SECRET`, or under the key kept in `AUDIO_DIR`. */

@@ -1,8 +1,9 @@
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import type { ConfigError } from "effect"
 import { createHmac, randomBytes, randomFillSync } from "node:crypto"
 import { pack, RANDOM_BITS, TAG_BITS, TIME_BITS, unpack } from "../../domain/TaskId.js"
 import type { TaskId } from "../../domain/TaskId.js"
+import * as Settings from "../../services/Settings.js"
 import { TaskIds } from "../../services/TaskIds.js"
 
 // What the signature covers besides the id's fields: a label, so that a key used for anything else (or a later
@@ -71,20 +72,6 @@ export const make = (key: Redacted.Redacted<Uint8Array>) =>
 /** A fresh random key, as long as SHA-256's output. */
 export const randomKey: Effect.Effect<Redacted.Redacted<Uint8Array>> = Effect.sync(() => Redacted.make(randomBytes(32)))
 
-/** `TASK_ID_SECRET`, if set, as the key's bytes (its UTF-8 encoding). */
-export const secret: Config.Config<Option.Option<Redacted.Redacted<Uint8Array>>> = Config.redacted(
-  "TASK_ID_SECRET"
-).pipe(
-  Config.validate({
-    // Shorter secrets could be found by trying candidates against a few known ids.
-    message: "TASK_ID_SECRET must be at least 32 characters (for example `openssl rand -hex 32`)",
-    validation: (value) => Redacted.value(value).length >= 32
-  }),
-  Config.map((value) => Redacted.make(new TextEncoder().encode(Redacted.value(value)))),
-  Config.withDescription("the key that signs task ids; ids stay recognisable across restarts that keep it"),
-  Config.option
-)
-
 /** Ids signed under the given key. */
 export const layer = (key: Redacted.Redacted<Uint8Array>): Layer.Layer<TaskIds> => Layer.effect(TaskIds, make(key))
 
@@ -98,5 +85,5 @@ export const layerEphemeral: Layer.Layer<TaskIds> = Layer.effect(TaskIds, Effect
 /** Ids signed under `TASK_ID_SECRET` if it is set, else under an ephemeral key. */
 export const layerConfig: Layer.Layer<TaskIds, ConfigError.ConfigError> = Layer.effect(
   TaskIds,
-  Effect.flatMap(secret, Option.match({ onNone: () => Effect.flatMap(randomKey, make), onSome: make }))
+  Effect.flatMap(Settings.taskIdSecret, Option.match({ onNone: () => Effect.flatMap(randomKey, make), onSome: make }))
 )

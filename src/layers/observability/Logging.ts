@@ -1,18 +1,9 @@
 import type { ConfigError } from "effect"
-import { Config, Effect, Layer, Logger } from "effect"
+import { Effect, Layer, Logger } from "effect"
+import type { LogFormat } from "../../services/Settings.js"
+import * as Settings from "../../services/Settings.js"
 
-/** How log lines are written: `pretty`, for people, or `json`, one object per line, for log collectors. */
-export type LogFormat = "pretty" | "json"
-
-/** `LOG_FORMAT`, `pretty` unless set; any other value fails at start-up with a message naming the variable. */
-export const LogFormat: Config.Config<LogFormat> = Config.string("LOG_FORMAT").pipe(
-  Config.withDefault("pretty"),
-  Config.validate({
-    message: 'LOG_FORMAT must be "pretty" or "json"',
-    validation: (format): format is LogFormat => format === "pretty" || format === "json"
-  }),
-  Config.withDescription("how log lines are written: pretty (for people) or json (one object per line, for collectors)")
-)
+export type { LogFormat } from "../../services/Settings.js"
 
 /**
  * Every log line as one JSON object (`Logger.json`: message, level, timestamp, annotations, spans, fiber), and no
@@ -28,4 +19,6 @@ const jsonOnly = Layer.merge(Logger.json, Logger.remove(Logger.prettyLoggerDefau
 export const layer = (format: LogFormat): Layer.Layer<never> => (format === "json" ? jsonOnly : Layer.empty)
 
 /** The logger chosen by `LOG_FORMAT` in the `ConfigProvider`. */
-export const layerConfig: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(Effect.map(LogFormat, layer))
+export const layerConfig: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(Settings.logFormat, layer)
+)

@@ -463,6 +463,6 @@ export const layerConfig: Layer.Layer<
   ConfigError.ConfigError
 > = layerWithTaskIds.pipe(
   Layer.provide(TaskIdsHmac.layerConfig),
-  Layer.provideMerge(RegistryConfigLayers.layerFromEnv),
-  Layer.provideMerge(RedisConfigLayers.layerFromEnv)
+  Layer.provideMerge(RegistryConfigLayers.layerConfig),
+  Layer.provideMerge(RedisConfigLayers.layerConfig)
 )

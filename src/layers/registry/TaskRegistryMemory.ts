@@ -299,4 +299,4 @@ export const layer: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig>
  * `TASK_*` settings, and `TASK_ID_SECRET` as the key of its ids when it is set (else a key made when it is built).
  */
 export const layerConfig: Layer.Layer<TaskRegistry | TaskQueue | RegistryConfig, ConfigError.ConfigError> =
-  layerWithTaskIds.pipe(Layer.provide(TaskIdsHmac.layerConfig), Layer.provideMerge(RegistryConfigLayers.layerFromEnv))
+  layerWithTaskIds.pipe(Layer.provide(TaskIdsHmac.layerConfig), Layer.provideMerge(RegistryConfigLayers.layerConfig))

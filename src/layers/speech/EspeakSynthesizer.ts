@@ -1,7 +1,7 @@
 import { NodeWorker } from "@effect/platform-node"
-import type { ConfigError } from "effect"
-import { Config, Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import type { Speech } from "../../domain/Wav.js"
+import { RegistryConfig } from "../../services/RegistryConfig.js"
 import { SynthesisError, Synthesizer } from "../../services/Synthesizer.js"
 import * as EngineThreads from "./EngineThreads.js"
 
@@ -25,8 +25,9 @@ export interface EspeakSynthesizerOptions {
   /** The engine's worker script (a `WorkerRunner` speaking `Request`); tests point it at fake engines. */
   readonly workerUrl?: URL
   /**
-   * Engine threads, one per task that may run at once. By default `TASK_CONCURRENCY` (default 1). With 0, one
-   * thread still starts, to list the voices (see `make`).
+   * Engine threads, one per task that may run at once; 1 unless given. The layers give `RegistryConfig`'s
+   * `concurrency` (`TASK_CONCURRENCY`), the number of workers. With 0, one thread still starts, to list the voices
+   * (see `make`).
    */
   readonly threads?: number
   /** How long a segment of `characters` may take; `defaultDeadline` unless given. */
@@ -37,13 +38,6 @@ export interface EspeakSynthesizerOptions {
 
 /** Resolves from `src/layers` and from `dist/layers` alike. */
 const espeakWorkerUrl = new URL("../../../worker/espeak.mjs", import.meta.url)
-
-/** Engine threads: `TASK_CONCURRENCY`, the number of tasks this process runs at once. */
-export const Threads = Config.integer("TASK_CONCURRENCY").pipe(
-  Config.validate({ message: "TASK_CONCURRENCY must be a whole number, 0 or more", validation: (n) => n >= 0 }),
-  Config.withDefault(1),
-  Config.withDescription("speech engine threads: one per task processed at once")
-)
 
 const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(duration) / 100) / 10
 
@@ -97,6 +91,9 @@ const startError = (error: EngineError) =>
 export const make = (options: EspeakSynthesizerOptions = {}) =>
   Effect.gen(function* () {
     const threads = options.threads ?? 1
+    if (!Number.isSafeInteger(threads) || threads < 0) {
+      return yield* Effect.dieMessage(`The speech engine's thread count must be a whole number, 0 or more: ${threads}`)
+    }
     const deadline = (characters: number) => Duration.decode((options.deadline ?? defaultDeadline)(characters))
     const engine = yield* EngineThreads.make<Request, Response, { readonly message: string }>({
       workerUrl: options.workerUrl ?? espeakWorkerUrl,
@@ -119,16 +116,17 @@ export const make = (options: EspeakSynthesizerOptions = {}) =>
     return Synthesizer.of({ voices, defaultVoice: DEFAULT_VOICE, synthesize })
   })
 
-/** The engine with `options`; the thread count from `TASK_CONCURRENCY` unless `options.threads` is given. */
+/**
+ * The engine with `options` (given in code), one thread per worker: the thread count is `RegistryConfig`'s
+ * `concurrency`, so that `TASK_CONCURRENCY` (or `RegistryConfig.layer({ concurrency })`) sets both from one value.
+ */
 export const layerWith = (
-  options: EspeakSynthesizerOptions = {}
-): Layer.Layer<Synthesizer, SynthesisError | ConfigError.ConfigError> =>
+  options: Omit<EspeakSynthesizerOptions, "threads"> = {}
+): Layer.Layer<Synthesizer, SynthesisError, RegistryConfig> =>
   Layer.scoped(
     Synthesizer,
-    Effect.flatMap(options.threads === undefined ? Threads : Effect.succeed(options.threads), (threads) =>
-      make({ ...options, threads })
-    )
+    Effect.flatMap(RegistryConfig, ({ concurrency }) => make({ ...options, threads: concurrency }))
   ).pipe(Layer.provide(NodeWorker.layerManager))
 
-/** The real engine, `TASK_CONCURRENCY` threads. */
-export const layer = layerWith()
+/** The real engine, one thread per worker (`RegistryConfig`'s `concurrency`). */
+export const layer: Layer.Layer<Synthesizer, SynthesisError, RegistryConfig> = layerWith()

@@ -1,7 +1,7 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
-import * as Guards from "../../../src/http/transport/Guards.js"
+import * as Settings from "../../../src/services/Settings.js"
 import * as TestSynthesizer from "../../../src/layers/speech/TestSynthesizer.js"
 import { batch, get, send, serverLayer } from "../../support/http.js"
 
@@ -170,7 +170,7 @@ describe("guard settings", () => {
   it("refuse an origin with a path and a host with a port, naming the variable", () => {
     const read = (env: Record<string, string>) =>
       Effect.runSync(
-        Effect.flip(Effect.withConfigProvider(Guards.fromEnv, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+        Effect.flip(Effect.withConfigProvider(Settings.guards, ConfigProvider.fromMap(new Map(Object.entries(env)))))
       )
     expect(String(read({ CORS_ORIGINS: "https://studio.example/" }))).toMatch(/CORS_ORIGINS must be a comma-separated/)
     expect(String(read({ ALLOWED_HOSTS: "tasks.example:8000" }))).toMatch(/ALLOWED_HOSTS must be a comma-separated/)

@@ -2,6 +2,7 @@ import { HttpServer, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import * as Listener from "../../../src/http/transport/Listener.js"
+import * as Settings from "../../../src/services/Settings.js"
 import { trickle } from "../../support/net.js"
 
 const portOf = (server: HttpServer.HttpServer) =>
@@ -73,7 +74,9 @@ describe("Listener", () => {
       ["HTTP_HEADERS_TIMEOUT", "40"],
       ["HTTP_REQUEST_TIMEOUT", "30"]
     ])
-    const read = Effect.runSync(Effect.either(Effect.withConfigProvider(Listener.fromEnv, ConfigProvider.fromMap(env))))
+    const read = Effect.runSync(
+      Effect.either(Effect.withConfigProvider(Settings.listener, ConfigProvider.fromMap(env)))
+    )
     expect(read._tag).toBe("Left")
     expect(String(read._tag === "Left" ? read.left : "")).toMatch(/HTTP_HEADERS_TIMEOUT.*HTTP_REQUEST_TIMEOUT/)
   })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { durationSeconds } from "../../../src/domain/Wav.js"
 import * as EspeakSynthesizer from "../../../src/layers/speech/EspeakSynthesizer.js"
+import * as RegistryConfig from "../../../src/services/RegistryConfig.js"
 import { Synthesizer } from "../../../src/services/Synthesizer.js"
 
 // Integration test: the real engine, in its worker thread.
@@ -20,7 +21,7 @@ describe("EspeakSynthesizer (real engine)", () => {
         expect(durationSeconds(fast)).toBeLessThan(durationSeconds(normal) * 0.75)
         const error = yield* Effect.flip(synthesizer.synthesize("Bonjour", "xx-nowhere", 1))
         expect(error.message).toBe("Unknown voice: xx-nowhere")
-      }).pipe(Effect.provide(EspeakSynthesizer.layer)),
+      }).pipe(Effect.provide(EspeakSynthesizer.layer.pipe(Layer.provide(RegistryConfig.layer())))),
     30_000
   )
 
@@ -35,7 +36,7 @@ describe("EspeakSynthesizer (real engine)", () => {
           if (speech._tag === "Left" || durationSeconds(speech.right) === 0) failed.push(voice)
         }
         expect(failed).toEqual([])
-      }).pipe(Effect.provide(EspeakSynthesizer.layer)),
+      }).pipe(Effect.provide(EspeakSynthesizer.layer.pipe(Layer.provide(RegistryConfig.layer())))),
     60_000
   )
 
@@ -53,7 +54,7 @@ describe("EspeakSynthesizer (real engine)", () => {
         )
         expect(durationSeconds(one)).toBeGreaterThan(0.5)
         expect(durationSeconds(two)).toBeGreaterThan(0.5)
-      }).pipe(Effect.provide(EspeakSynthesizer.layerWith({ threads: 2 }))),
+      }).pipe(Effect.provide(EspeakSynthesizer.layer.pipe(Layer.provide(RegistryConfig.layer({ concurrency: 2 }))))),
     30_000
   )
 })

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { Cause, ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { EspeakSynthesizerOptions } from "../../../src/layers/speech/EspeakSynthesizer.js"
 import * as EspeakSynthesizer from "../../../src/layers/speech/EspeakSynthesizer.js"
+import * as RegistryConfig from "../../../src/services/RegistryConfig.js"
 import { Synthesizer } from "../../../src/services/Synthesizer.js"
 
 // The engine runs in worker threads, so these tests wait for real threads to start, answer and end; a test's
@@ -15,8 +16,13 @@ const fakeEngine = new URL("../../fixtures/fake-engine.mjs", import.meta.url)
 
 const rule = (characters: number) => Duration.millis(1_000 + 10 * characters)
 
-const withEngine = (options: EspeakSynthesizerOptions = {}) =>
-  Effect.provide(EspeakSynthesizer.layerWith({ workerUrl: fakeEngine, threads: 1, deadline: rule, ...options }))
+/** The engine on the fake, with `threads` engine threads (as many as `RegistryConfig`'s workers; 1 unless given). */
+const withEngine = ({ threads = 1, ...options }: EspeakSynthesizerOptions = {}) =>
+  Effect.provide(
+    EspeakSynthesizer.layerWith({ workerUrl: fakeEngine, deadline: rule, ...options }).pipe(
+      Layer.provide(RegistryConfig.layer({ concurrency: threads }))
+    )
+  )
 
 /** Waits on the wall clock, for a thread's doing; the TestClock would not move it. */
 const realPause = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
@@ -150,9 +156,8 @@ describe("EspeakSynthesizer with a faulty engine", () => {
         const error = yield* Effect.flip(
           Layer.build(
             EspeakSynthesizer.layerWith({
-              workerUrl: new URL("../../fixtures/engine-that-cannot-start.mjs", import.meta.url),
-              threads: 1
-            })
+              workerUrl: new URL("../../fixtures/engine-that-cannot-start.mjs", import.meta.url)
+            }).pipe(Layer.provide(RegistryConfig.layer({ concurrency: 1 })))
           )
         )
         expect(error._tag).toBe("SynthesisError")
@@ -203,24 +208,70 @@ describe("EspeakSynthesizer threads", () => {
     10_000
   )
 
+  /** `size` "[group:…]" segments at once, padded to `length` characters: each is spoken only if `size` threads meet. */
+  const group = (name: string, size: number, length: number) =>
+    Effect.flatMap(Synthesizer, (synthesizer) =>
+      Effect.all(
+        Array.from({ length: size }, (_, i) =>
+          synthesizer.synthesize(`[group:${name}:${size}] ${i}`.padEnd(length, "."), "en-us", 1)
+        ),
+        { concurrency: "unbounded", mode: "either" }
+      )
+    )
+
+  it.live(
+    "RegistryConfig.layer({ concurrency: N }) gives N engine threads, one per worker",
+    () =>
+      Effect.gen(function* () {
+        const three = yield* group("three-of-three", 3, 20)
+        expect(three.map((result) => result._tag)).toEqual(["Right", "Right", "Right"])
+        expect(new Set(three.map((result) => (result._tag === "Right" ? threadOf(result.right) : 0))).size).toBe(3)
+        // The three threads are running now; four segments that must meet find no fourth, and all time out.
+        const four = yield* group("four-of-three", 4, 40)
+        for (const result of four) {
+          expect(result._tag === "Left" ? result.left.message : "spoken").toMatch(/^The speech engine took longer/)
+        }
+      }).pipe(
+        Effect.provide(
+          EspeakSynthesizer.layerWith({
+            workerUrl: fakeEngine,
+            // Long for the first group: starting threads while the rest of the suite runs can take seconds.
+            deadline: (characters) => (characters < 30 ? "8 seconds" : "500 millis")
+          }).pipe(Layer.provide(RegistryConfig.layer({ concurrency: 3 })))
+        )
+      ),
+    30_000
+  )
+
+  it.live(
+    "with 0 workers one engine thread still starts, so that the voices are listed and a segment is spoken",
+    () =>
+      Effect.gen(function* () {
+        const synthesizer = yield* Synthesizer
+        expect(synthesizer.voices).toContain("en-us")
+        expect(threadOf(yield* synthesizer.synthesize("Once upon a time.", "en-us", 1))).toBeGreaterThan(0)
+      }).pipe(withEngine({ threads: 0 })),
+    10_000
+  )
+
   it.live(
     "the default layer runs TASK_CONCURRENCY engine threads, and refuses a negative count",
     () =>
       Effect.gen(function* () {
         const fromEnv = (value: string) =>
-          Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["TASK_CONCURRENCY", value]])))
-        const [one, two] = yield* pair("from-env").pipe(
-          Effect.provide(
-            EspeakSynthesizer.layerWith({ workerUrl: fakeEngine, deadline: () => "8 seconds" }).pipe(
-              Layer.provide(fromEnv("2"))
-            )
+          RegistryConfig.layerConfig.pipe(
+            Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["TASK_CONCURRENCY", value]]))))
           )
-        )
+        const engine = EspeakSynthesizer.layerWith({ workerUrl: fakeEngine, deadline: () => "8 seconds" })
+        const [one, two] = yield* pair("from-env").pipe(Effect.provide(engine.pipe(Layer.provide(fromEnv("2")))))
         expect([one._tag, two._tag]).toEqual(["Right", "Right"])
-        const error = yield* Effect.flip(
-          Layer.build(EspeakSynthesizer.layerWith({ workerUrl: fakeEngine }).pipe(Layer.provide(fromEnv("-1"))))
-        )
+        const error = yield* Effect.flip(Layer.build(engine.pipe(Layer.provide(fromEnv("-1")))))
         expect(String(error)).toContain("TASK_CONCURRENCY must be a whole number, 0 or more")
+        // Given in code rather than read, a negative count is a defect.
+        const given = yield* Effect.exit(
+          Layer.build(engine.pipe(Layer.provide(RegistryConfig.layer({ concurrency: -1 }))))
+        )
+        expect(Exit.isFailure(given) && Cause.isDie(given.cause)).toBe(true)
       }).pipe(Effect.scoped),
     // Starting engine threads while the rest of the suite runs beside it can take seconds on two cores.
     30_000
