@@ -39,13 +39,15 @@ export type {
 } from "./domain/Task.js"
 
 export {
+  /** An idempotency key already used for another task (another kind or payload); not accepted. */
+  IdempotencyKeyReused,
   /** A payload its kind's schema cannot encode; the task was not submitted. */
   InvalidPayload,
   /** Past TASK_MAX_PENDING_WORK units of unfinished work; retry later. */
   RegistryBusy,
   /** Past TASK_MAX_PENDING unfinished tasks; retry later. */
   RegistryFull,
-  /** The task store cannot be reached; nothing changed, retry later. */
+  /** The task store did not answer: a write may or may not have been made; retry (a submit with its idempotency key). */
   RegistryUnavailable,
   /** A finished task cannot be cancelled. */
   TaskAlreadyFinished,
@@ -77,7 +79,9 @@ export type {
   /** One change from `TaskRegistry.events`: a record that changed, or one evicted (by age or cap) with its tombstone. */
   RegistryEvent,
   /** Counts from `TaskRegistry.stats`. */
-  RegistryStats
+  RegistryStats,
+  /** Options of `TaskRegistry.submit`: an idempotency key. */
+  SubmitOptions
 } from "./services/TaskRegistry.js"
 /** A kind's handler as a layer (`TaskHandler.layer(kind, make)`), and what a handler is given. */
 export * as TaskHandler from "./services/TaskHandler.js"

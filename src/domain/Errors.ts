@@ -89,7 +89,11 @@ export class TaskTooLarge extends Schema.TaggedError<TaskTooLarge>()("TaskTooLar
   }
 }
 
-/** The task store cannot be reached; nothing was changed, and the same call may succeed later. */
+/**
+ * The task store could not be reached, or did not answer in time. A read changed nothing; a write may or may not
+ * have been made (its answer was lost): retry it — a submit with the same idempotency key, so that it is not made
+ * twice; a cancel answers `TaskAlreadyFinished` if the first one was made.
+ */
 export class RegistryUnavailable extends Schema.TaggedError<RegistryUnavailable>()("RegistryUnavailable", {
   message: Schema.String
 }) {}
@@ -101,5 +105,21 @@ export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("Invali
 }) {
   override get message() {
     return `Invalid payload for a ${this.kind} task: ${this.reason}`
+  }
+}
+
+/**
+ * A submit carried an idempotency key that an earlier submit, of another kind or payload, already used while that
+ * task's record or tombstone is held: the key names that task, and this submit was not accepted.
+ */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  idempotencyKey: Schema.String,
+  taskId: TaskId
+}) {
+  override get message() {
+    return (
+      `The idempotency key ${JSON.stringify(this.idempotencyKey)} was already used for task ${this.taskId}, ` +
+      "with another kind or payload; use a new key for a new task"
+    )
   }
 }

@@ -17,12 +17,30 @@ export interface TaskKind<Name extends string, A, I = unknown> {
   readonly weight?: ((payload: A) => number) | undefined
 }
 
+/** What a kind's name may be: stores use it as it is, in keys and messages, so it needs no quoting anywhere. */
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/
+
+/** Why `name` cannot name a kind, or undefined when it can. */
+export const invalidName = (name: string): string | undefined =>
+  NAME.test(name)
+    ? undefined
+    : `Invalid task kind name ${JSON.stringify(name)}: a kind's name is 1 to 64 characters, letters, digits, ` +
+      `"_", ".", ":" and "-", starting with a letter or a digit`
+
+/**
+ * A kind of task. Throws, where the kind is declared, if its name is not 1 to 64 characters of letters, digits,
+ * `_`, `.`, `:` and `-` starting with a letter or digit (`NAME`).
+ */
 export const make = <const Name extends string, A, I>(options: {
   readonly name: Name
   readonly payload: Schema.Schema<A, I>
   readonly total: (payload: A) => number
   readonly weight?: ((payload: A) => number) | undefined
-}): TaskKind<Name, A, I> => options
+}): TaskKind<Name, A, I> => {
+  const invalid = invalidName(options.name)
+  if (invalid !== undefined) throw new TypeError(invalid)
+  return options
+}
 
 /** How much work `payload` is. */
 export const weightOf = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A): number =>

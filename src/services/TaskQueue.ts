@@ -14,11 +14,25 @@ export class ClaimLost extends Data.TaggedError("ClaimLost")<{ readonly taskId: 
 export class TaskQueue extends Context.Tag("storyflow/TaskQueue")<
   TaskQueue,
   {
-    /** Claims the oldest PENDING task whose kind is in `kinds` (PENDING → PROCESSING with a new claim token). */
-    readonly claim: (kinds: ReadonlyArray<string>) => Effect.Effect<Option.Option<Processing>, RegistryUnavailable>
-    /** Records one unit of progress, if `claim` is still the task's current claim. */
-    readonly report: (claim: Processing, report: ProgressReport) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
-    /** Records how the run ended, if `claim` is still current. */
+    /**
+     * Claims the oldest PENDING task whose kind is in `kinds` (PENDING → PROCESSING under `token`, a claim token the
+     * caller makes). A claim retried with the same token (its first answer never came) answers the task that the
+     * first try claimed, if it did, at no further attempt.
+     */
+    readonly claim: (
+      kinds: ReadonlyArray<string>,
+      token: string
+    ) => Effect.Effect<Option.Option<Processing>, RegistryUnavailable>
+    /**
+     * Records one unit of progress, if `claim` is still the task's current claim. `n` numbers the report among
+     * those made under the claim, from 1: a report retried with the same number is applied once.
+     */
+    readonly report: (
+      claim: Processing,
+      n: number,
+      report: ProgressReport
+    ) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
+    /** Records how the run ended, if `claim` is still current; a finish retried changes nothing more. */
     readonly finish: (claim: Processing, outcome: RunOutcome) => Effect.Effect<void, ClaimLost | RegistryUnavailable>
     /**
      * Runs `stop` as soon as `claim` is no longer current (the task was cancelled, whichever process cancelled it),

@@ -1,6 +1,7 @@
 import type { Effect, Option, Stream } from "effect"
 import { Context } from "effect"
 import type {
+  IdempotencyKeyReused,
   InvalidPayload,
   RegistryBusy,
   RegistryFull,
@@ -21,6 +22,15 @@ export interface ListFilter {
   readonly status?: TaskStatus | undefined
   /** At most this many tasks. */
   readonly limit?: number | undefined
+}
+
+export interface SubmitOptions {
+  /**
+   * Makes the submit safe to repeat: while the task's record or tombstone is held, a submit with the same key and
+   * the same kind and payload answers that task (its record as first stored) instead of making another, and one
+   * with another kind or payload fails with `IdempotencyKeyReused`. 1 to 255 printable ASCII characters.
+   */
+  readonly idempotencyKey?: string | undefined
 }
 
 export interface RegistryStats {
@@ -55,12 +65,17 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
     /**
      * Accepts a task of `kind` and answers its PENDING record at once; a worker runs it when one is free. Refused
      * with `RegistryFull` / `RegistryBusy` while the unfinished tasks are at their limit (of count, of work), and
-     * with `TaskTooLarge` when the task alone is more work than the limit.
+     * with `TaskTooLarge` when the task alone is more work than the limit. See `SubmitOptions` for an idempotency
+     * key, which makes a retry (after a timeout or a `RegistryUnavailable` that may have been stored) safe.
      */
     readonly submit: <Name extends string, A, I>(
       kind: TaskKind<Name, A, I>,
-      payload: A
-    ) => Effect.Effect<Task, RegistryFull | RegistryBusy | TaskTooLarge | InvalidPayload | RegistryUnavailable>
+      payload: A,
+      options?: SubmitOptions
+    ) => Effect.Effect<
+      Task,
+      RegistryFull | RegistryBusy | TaskTooLarge | InvalidPayload | IdempotencyKeyReused | RegistryUnavailable
+    >
     /**
      * The task's current record; `TaskExpired` once it is past the retention period, swept or not, while its
      * tombstone is held; then `TaskNoLongerHeld` for an id this service issued, and `TaskNotFound` for any other.

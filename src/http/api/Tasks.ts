@@ -28,6 +28,8 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
             Effect.flatMap((payload) => registry.submit(Narration, payload)),
             // The wire schema already checked everything the payload schema checks.
             Effect.catchTag("InvalidPayload", (e) => Effect.fail(InvalidRequest.body(e.message))),
+            // No key is passed yet, so none can have been reused.
+            Effect.catchTag("IdempotencyKeyReused", Effect.die),
             Effect.map((task) => statusBody(task, 202))
           )
         )

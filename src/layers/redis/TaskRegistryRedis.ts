@@ -248,10 +248,9 @@ export const make = Effect.gen(function* () {
     }))
   )
 
-  const claim = (kinds: ReadonlyArray<string>) =>
+  const claim = (kinds: ReadonlyArray<string>, token: string) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const token = crypto.randomUUID()
       const answer = yield* call((c) => c.tasksClaim(P, [...policy(now), token, String(now + leaseMs), ...kinds]))
       if (answer === null) return Option.none()
       const task = Stored.fromJson(answer)
@@ -309,7 +308,7 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  const report = (claimed: Task.Processing, progress: ProgressReport) =>
+  const report = (claimed: Task.Processing, _n: number, progress: ProgressReport) =>
     moveClaimed(claimed, () => applyReport(progress))
 
   // A worker that stops because its process is shutting down hands the task back for another process to run.

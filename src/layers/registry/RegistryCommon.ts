@@ -4,7 +4,7 @@ import type { Tombstone } from "../../domain/RegistryState.js"
 import * as Task from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskKind } from "../../domain/TaskKind.js"
-import { weightOf } from "../../domain/TaskKind.js"
+import { invalidName, weightOf } from "../../domain/TaskKind.js"
 import type { TaskIds } from "../../services/TaskIds.js"
 
 // What every store answers and logs the same way.
@@ -43,6 +43,9 @@ export const pendingTask = <Name extends string, A, I>(
   payload: A
 ): Effect.Effect<Task.Pending, InvalidPayload | TaskTooLarge> =>
   Effect.gen(function* () {
+    // A kind made without `TaskKind.make`, which checks its name where it is declared.
+    const invalid = invalidName(kind.name)
+    if (invalid !== undefined) return yield* Effect.dieMessage(invalid)
     const encoded = yield* Schema.encode(kind.payload)(payload).pipe(
       Effect.mapError((e) => new InvalidPayload({ kind: kind.name, reason: e.message }))
     )

@@ -214,10 +214,10 @@ export const make = Effect.gen(function* () {
     }
   })
 
-  const claim = (kinds: ReadonlyArray<string>) =>
+  // In memory a call always answers, so a claim is never retried and a report never applied twice.
+  const claim = (kinds: ReadonlyArray<string>, token: string) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const token = crypto.randomUUID()
       return yield* modify(now, (s): Step<Option.Option<Task.Processing>> =>
         Option.match(State.nextPending(kinds)(s), {
           onNone: () => [Option.none(), s],
@@ -252,7 +252,7 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  const report = (claimed: Task.Processing, progress: ProgressReport) =>
+  const report = (claimed: Task.Processing, _n: number, progress: ProgressReport) =>
     moveClaimed(claimed, () => applyReport(progress))
 
   const finish = (claimed: Task.Processing, outcome: RunOutcome) => moveClaimed(claimed, (now) => settle(outcome, now))

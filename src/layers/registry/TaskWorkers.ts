@@ -3,6 +3,7 @@ import type { RegistryUnavailable } from "../../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../../domain/Outcome.js"
 import { outcomeOf } from "../../domain/Outcome.js"
 import type { Processing } from "../../domain/Task.js"
+import { invalidName } from "../../domain/TaskKind.js"
 import { RegistryConfig } from "../../services/RegistryConfig.js"
 import type { RunnableHandler, TaskHandler, TaskProgress } from "../../services/TaskHandler.js"
 import * as Handlers from "../../services/TaskHandler.js"
@@ -25,7 +26,11 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
     const { concurrency } = yield* RegistryConfig
     const queue = yield* TaskQueue
     const handlers = new Map<string, RunnableHandler>()
-    for (const { name } of kinds) handlers.set(name, yield* Handlers.tag(name))
+    for (const { name } of kinds) {
+      const invalid = invalidName(name)
+      if (invalid !== undefined) return yield* Effect.dieMessage(invalid)
+      handlers.set(name, yield* Handlers.tag(name))
+    }
     const names = [...handlers.keys()]
 
     /**
@@ -50,9 +55,13 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
       Effect.gen(function* () {
         const running = yield* Deferred.make<Fiber.RuntimeFiber<void, unknown>>()
         const stop = Effect.flatMap(Deferred.await(running), Fiber.interruptFork)
-        // A refused report means the claim is lost: the handler stops at once, from whichever fiber reported.
+        // A refused report means the claim is lost: the handler stops at once, from whichever fiber reported. Each
+        // report is numbered when it is made, so that a retry of it (its answer never came) is applied once.
+        let reports = 0
         const report = (progress: ProgressReport) =>
-          persist(queue.report(claim, progress)).pipe(Effect.catchAll(() => Effect.zipRight(stop, Effect.interrupt)))
+          Effect.suspend(() => persist(queue.report(claim, ++reports, progress))).pipe(
+            Effect.catchAll(() => Effect.zipRight(stop, Effect.interrupt))
+          )
         const progress: TaskProgress = {
           taskId: claim.id,
           attempt: claim.attempts,
@@ -87,8 +96,9 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
       const waitForWork = yield* queue.subscribeWork
       // A claimed task is always run and recorded: the claim and what follows it are one uninterruptible region,
       // in which only the handler itself, the wait for work and the waits between retries can be interrupted.
+      // The token is made once per claim, so that a claim retried after its answer was lost gets the same task.
       const next = Effect.uninterruptibleMask((restore) =>
-        persist(queue.claim(names)).pipe(
+        Effect.suspend(() => persist(queue.claim(names, crypto.randomUUID()))).pipe(
           Effect.flatMap(
             Option.match({
               onNone: () => restore(waitForWork),

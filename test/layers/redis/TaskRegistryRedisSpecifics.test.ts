@@ -33,7 +33,7 @@ describe("TaskRegistryRedis: leases", () => {
         // A process claims the task, then dies without a word: its claim is never renewed again.
         for (const attempt of [1, 2]) {
           const doomed = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
-          const claim = yield* Effect.flatMap(TaskQueue, (q) => q.claim([Script.name])).pipe(
+          const claim = yield* Effect.flatMap(TaskQueue, (q) => q.claim([Script.name], crypto.randomUUID())).pipe(
             Effect.provide(doomed.context)
           )
           expect(claim).toMatchObject({ value: { id: task.id, attempts: attempt } })
