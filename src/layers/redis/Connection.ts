@@ -25,7 +25,9 @@ const script = (SCRIPT: string) =>
 const scripts = {
   tasksSubmit: script(Scripts.submit),
   tasksClaim: script(Scripts.claim),
-  tasksPut: script(Scripts.put),
+  tasksReport: script(Scripts.report),
+  tasksFinish: script(Scripts.finish),
+  tasksPolicy: script(Scripts.policy),
   tasksCancel: script(Scripts.cancel),
   tasksRead: script(Scripts.read),
   tasksReap: script(Scripts.reap),

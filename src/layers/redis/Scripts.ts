@@ -14,7 +14,8 @@ export const EVICTION_LIMIT = Number(/^local LIMIT = (\d+)$/m.exec(prelude)?.[1]
 
 export const submit = step("submit")
 export const claim = step("claim")
-export const put = step("put")
+export const report = step("report")
+export const finish = step("finish")
 export const cancel = step("cancel")
 export const reap = step("reap")
 export const renew = step("renew")
@@ -23,3 +24,5 @@ export const read = step("read")
 export const list = step("list")
 /** Reads counts only, so it needs none of the prelude. */
 export const stats = load("stats")
+/** Stores the policy when none is: it runs before any other script can, and needs none of the prelude. */
+export const policy = load("policy")

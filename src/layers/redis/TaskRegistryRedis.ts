@@ -1,23 +1,17 @@
 import type { ConfigError } from "effect"
-import {
-  Clock,
-  Context,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Option,
-  PubSub,
-  Queue,
-  Schedule,
-  Schema,
-  Stream
-} from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, PubSub, Queue, Schedule, Stream } from "effect"
+import { createHash } from "node:crypto"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
-import { RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../../domain/Errors.js"
+import {
+  IdempotencyKeyReused,
+  RegistryBusy,
+  RegistryFull,
+  TaskAlreadyFinished,
+  TaskTooLarge
+} from "../../domain/Errors.js"
 import type { ProgressReport, RunOutcome } from "../../domain/Outcome.js"
+import { INTERRUPTED } from "../../domain/Outcome.js"
 import { Tombstone } from "../../domain/RegistryState.js"
-import { applyReport, settle } from "../../domain/Outcome.js"
 import * as Task from "../../domain/Task.js"
 import { TaskId as TaskIdSchema } from "../../domain/TaskId.js"
 import type { TaskId } from "../../domain/TaskId.js"
@@ -28,7 +22,7 @@ import { RegistryConfig } from "../../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../../services/RegistryConfig.js"
 import { TaskIds } from "../../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../../services/TaskQueue.js"
-import type { ListFilter, RegistryEvent } from "../../services/TaskRegistry.js"
+import type { ListFilter, RegistryEvent, SubmitOptions } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as Connection from "./Connection.js"
 import { EVICTION_LIMIT } from "./Scripts.js"
@@ -52,56 +46,61 @@ const IDLE_POLL = Duration.seconds(2)
 /** Expired claims taken back per reap; a reap that finds more runs again at once. */
 const REAP_BATCH = 100
 
+/**
+ * Leases are renewed, and reaped, every sixth of `TASK_LEASE`, and a lease is taken back a sixth after it ran out:
+ * so a Redis that stalls for less than the lease (every command waits, renewals and reaps alike) takes back no
+ * claim, and a claim whose process died is taken back within the lease plus a third.
+ */
+const LEASE_PARTS = 6
+
 /** Why a task whose worker stopped renewing its lease, and had no attempts left, ends FAILED. */
 export const WORKER_LOST = "Worker lost: the process running this task stopped renewing its claim"
 
-const Evicted = Schema.Number
-const reply = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknown(schema)
-  return (u: unknown) => Effect.orDie(decode(u))
-}
-const SubmitReply = reply(
-  Schema.Union(
-    Schema.Tuple(Evicted, Schema.Literal("ok", "full")),
-    Schema.Tuple(Evicted, Schema.Literal("busy"), Schema.Number)
-  )
-)
-const PutReply = reply(Schema.Tuple(Evicted, Schema.Literal("ok", "lost", "stale")))
-const CancelReply = reply(
-  Schema.Union(
-    Schema.Tuple(Evicted, Schema.Literal("ok", "gone"), Schema.String),
-    Schema.Tuple(Evicted, Schema.Literal("finished"), Task.TaskStatus),
-    Schema.Tuple(Evicted, Schema.Literal("unknown"))
-  )
-)
-const ReadReply = reply(
-  Schema.Union(
-    Schema.Tuple(Evicted, Schema.Literal("record", "gone"), Schema.String),
-    Schema.Tuple(Evicted, Schema.Literal("unknown"))
-  )
-)
-const ReapReply = reply(Schema.Tuple(Evicted, Schema.Number, Schema.Number))
-const ListReply = reply(Schema.Tuple([Evicted], Schema.String))
-const CountsReply = reply(
-  Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number, Schema.NullOr(Schema.NumberFromString))
-)
-const Strings = reply(Schema.Array(Schema.String))
-const SweepReply = reply(Schema.Tuple(Evicted))
+/** The scripts, by the name of their file in ./lua. */
+const SCRIPTS = {
+  submit: "tasksSubmit",
+  claim: "tasksClaim",
+  report: "tasksReport",
+  finish: "tasksFinish",
+  cancel: "tasksCancel",
+  read: "tasksRead",
+  list: "tasksList",
+  reap: "tasksReap",
+  renew: "tasksRenew",
+  sweep: "tasksSweep"
+} as const
+type ScriptName = keyof typeof SCRIPTS
+
+/** The stored policy's fields, in the order policy.lua takes and answers them, with the variable each comes from. */
+const POLICY = [
+  ["thresholdMs", "TASK_CLEANUP_THRESHOLD", (ms: number) => `${ms / 1000} s`],
+  ["maxRetained", "TASK_MAX_RETAINED", String],
+  ["tombstones", "TASK_TOMBSTONES", String],
+  ["maxPending", "TASK_MAX_PENDING", String],
+  ["maxWork", "TASK_MAX_PENDING_WORK", String]
+] as const
+
+/** What an idempotency key stands for: the kind and the payload as encoded, so that a repeat can be told apart. */
+export const fingerprintOf = (kind: string, payloadJson: string) =>
+  createHash("sha256").update(kind).update("\n").update(payloadJson).digest("hex")
 
 /**
- * The Redis store: every record in Redis under one key prefix, every change one Lua script run at the time that
- * Effect's `Clock` gives, every change published so that watchers and workers in every process hear of it. Workers
- * hold claims as leases, renewed by this process every third of `TASK_LEASE`; every process reaps leases that ran
- * out. Several processes share one registry with the same rules as one process in memory.
+ * The Redis store: every record in Redis under one key prefix, every change one Lua script that changes only what
+ * its step changes, at the time that Effect's `Clock` gives; every change published as a delta, so that watchers
+ * and workers in every process hear of it. Workers hold claims as leases on Redis's own clock, renewed by this
+ * process; every process reaps leases that ran out. The eviction and admission policy is stored with the registry
+ * and applied by every process. Several processes share one registry with the same rules as one process in memory.
  */
 export const make = Effect.gen(function* () {
   const config = yield* RegistryConfig
   const redis = yield* RedisConfig
   const ids = yield* TaskIds
   const P = redis.prefix
-  const thresholdMs = Duration.toMillis(config.cleanupThreshold)
   const leaseMs = Duration.toMillis(redis.lease)
+  const leasePart = Math.max(1, Math.floor(leaseMs / LEASE_PARTS))
   const channel = { events: `${P}events`, lost: `${P}lost` }
+  const live = Clock.make()
+  const domainClock = yield* Effect.clock
 
   const channels = yield* WatchChannels.make
   const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
@@ -117,9 +116,12 @@ export const make = Effect.gen(function* () {
   // so that a notice wakes as many workers as there are tasks (plus one that finds none), not every idle worker in
   // every process for every task.
   const work = yield* Queue.dropping<void>(1)
-  // The claims this process's workers hold: the latest record each wrote, and what stops its handler.
+  // The claims this process's workers hold, by token, and what stops each one's handler.
   const held = new Map<string, Task.Processing>()
   const stops = new Map<string, Effect.Effect<void>>()
+  // The latest state heard of each active task that someone here follows (a reader of `events`, or a watcher), to
+  // which the next notice's delta applies.
+  const mirror = new Map<string, Task.Task>()
 
   // Notices that concern this process, for `hear` to handle in order. Every process hears of every change in the
   // registry; most concern no one here, and are dropped as they arrive, before any fiber runs.
@@ -127,12 +129,21 @@ export const make = Effect.gen(function* () {
   const sortNotice = (inbound: Connection.Inbound) => {
     if (inbound._tag === "Message") {
       const { channel: name, message } = inbound
-      if (name === channel.lost && !stops.has(message)) return
-      if (name === channel.events) {
-        const change = isChange(message)
+      if (name === channel.lost) {
+        if (!stops.has(message)) return
+      } else {
+        const type = message[0]
         // A task is waiting for a worker: wake one here.
-        if (message[0] === "W") Queue.unsafeOffer(work, undefined)
-        if (readers === 0 && !(change && channels.unsafeIsWatched(idOf(message)))) return
+        if (type === "S" || type === "W") Queue.unsafeOffer(work, undefined)
+        if (type === "E") {
+          if (readers === 0) return
+        } else if (readers === 0) {
+          const id = idOf(message)
+          if (!channels.unsafeIsWatched(id)) {
+            mirror.delete(id)
+            return
+          }
+        }
       }
     }
     Queue.unsafeOffer(notices, inbound)
@@ -143,181 +154,242 @@ export const make = Effect.gen(function* () {
   // Names this process in the notices of the scripts it runs, so that it can tell its own changes from others'.
   const origin = crypto.randomUUID().slice(0, 8)
 
-  /** Every script's first arguments: the time, the eviction policy, and who runs it. */
-  const policy = (now: number) => [
-    String(now),
-    String(thresholdMs),
-    String(config.maxRetained),
-    String(config.tombstones),
-    origin
+  const ours = [
+    Duration.toMillis(config.cleanupThreshold),
+    config.maxRetained,
+    config.tombstones,
+    config.maxPending,
+    config.maxPendingWork
   ]
+  let warnedAbout = ""
+  /** Stores this process's policy if the registry has none, and says so once when the registry's differs. */
+  const storePolicy = call((c) => c.tasksPolicy(P, ours.map(String))).pipe(
+    Effect.flatMap((stored) => {
+      const theirs = Array.isArray(stored) ? stored.map(Number) : []
+      const differ = POLICY.flatMap(([, variable, show], i) =>
+        theirs[i] === ours[i] ? [] : [`${variable} ${show(theirs[i]!)} (this process: ${show(ours[i]!)})`]
+      )
+      const key = differ.join(", ")
+      if (key === "" || key === warnedAbout) return Effect.void
+      warnedAbout = key
+      return Effect.logWarning(
+        `The registry at ${Connection.redact(redis.url)} under ${P} keeps its own policy, which every process ` +
+          `applies: ${key}. To change it, see "Scale out" in the README (${P}policy)`
+      )
+    })
+  )
+  yield* storePolicy.pipe(Effect.catchTag("RegistryUnavailable", () => Effect.void))
 
-  const logged =
-    <A extends ReadonlyArray<unknown>>(decode: (u: unknown) => Effect.Effect<A>) =>
-    (u: unknown) =>
-      Effect.tap(decode(u), (r) => (typeof r[0] === "number" ? logEvicted(r[0]) : Effect.void))
-
-  /** Evicts what is due at `now`, a bounded batch per script run, until a run finds less than a full batch. */
-  const sweepAt = (now: number): Effect.Effect<number, RegistryUnavailable> =>
-    call((c) => c.tasksSweep(P, policy(now))).pipe(
-      Effect.flatMap(logged(SweepReply)),
-      Effect.flatMap(([evicted]) =>
-        evicted < EVICTION_LIMIT ? Effect.succeed(evicted) : Effect.map(sweepAt(now), (more) => evicted + more)
+  /**
+   * Runs a script with the time and this process's origin first. A registry that lost its policy (its Redis lost
+   * its data) gets this process's, and the script runs again. A script that errors is a defect, named.
+   */
+  const run = (name: ScriptName, args: ReadonlyArray<string>): Effect.Effect<unknown, RegistryUnavailable> => {
+    const once = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      call((c) => c[SCRIPTS[name]](P, [String(now), origin, ...args]))
+    )
+    return once.pipe(
+      Effect.flatMap((reply) =>
+        Array.isArray(reply) && reply[0] === "nopolicy" ? Effect.zipRight(storePolicy, once) : Effect.succeed(reply)
+      ),
+      Effect.catchAllDefect((defect) =>
+        Effect.die(
+          new Error(`The Redis script ${name}.lua failed: ${defect instanceof Error ? defect.message : defect}`, {
+            cause: defect
+          })
+        )
       )
     )
+  }
 
-  const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
+  /** A reply that is not what `name` answers is a defect of the store. */
+  const unexpected = (name: ScriptName, reply: unknown) =>
+    Effect.dieMessage(`The Redis script ${name}.lua answered ${JSON.stringify(reply)?.slice(0, 200)}`)
+
+  /** Runs a script whose answer starts with the count it evicted, and logs that count. */
+  const runEvicting = (name: ScriptName, args: ReadonlyArray<string>) =>
+    Effect.flatMap(run(name, args), (reply) =>
+      Array.isArray(reply) && typeof reply[0] === "number"
+        ? Effect.as(logEvicted(reply[0]), reply as [number, ...Array<unknown>])
+        : unexpected(name, reply)
+    )
+
+  /** Evicts what is due at `now`, a bounded batch per script run, until a run finds less than a full batch. */
+  const sweepOnce: Effect.Effect<number, RegistryUnavailable> = Effect.flatMap(runEvicting("sweep", []), ([evicted]) =>
+    evicted < EVICTION_LIMIT ? Effect.succeed(evicted) : Effect.map(sweepOnce, (more) => evicted + more)
+  )
+
+  const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A, options?: SubmitOptions) =>
     Effect.gen(function* () {
-      const task = yield* pendingTask(ids, config.maxPendingWork, kind, payload)
-      const { createdAt: now, weight } = task
-      const answer = yield* call((c) =>
-        c.tasksSubmit(P, [
-          ...policy(now),
-          String(config.maxPending),
-          String(config.maxPendingWork),
-          task.id,
-          task.kind,
-          String(weight),
-          String(now),
-          ...Stored.toActive(task)
-        ])
-      ).pipe(Effect.flatMap(logged(SubmitReply)))
+      const key = options?.idempotencyKey
+      // The registry's stored policy says how much work is too much: the script refuses it.
+      const task = yield* pendingTask(ids, Number.MAX_SAFE_INTEGER, kind, payload)
+      const { total, weight } = task
+      const json = JSON.stringify(task.payload) ?? "null"
+      const fingerprint = key === undefined ? "" : fingerprintOf(task.kind, json)
+      const answer = yield* runEvicting("submit", [
+        task.id,
+        task.kind,
+        String(total),
+        String(weight),
+        key ?? "",
+        fingerprint,
+        json
+      ])
       switch (answer[1]) {
         case "ok":
           return task
         case "full":
-          return yield* new RegistryFull({ maxPending: config.maxPending })
+          return yield* new RegistryFull({ maxPending: Number(answer[2]) })
         case "busy":
-          return yield* new RegistryBusy({ weight, pendingWeight: answer[2], maxPendingWeight: config.maxPendingWork })
+          return yield* new RegistryBusy({
+            weight,
+            pendingWeight: Number(answer[2]),
+            maxPendingWeight: Number(answer[3])
+          })
+        case "large":
+          return yield* new TaskTooLarge({ weight, maxPendingWeight: Number(answer[2]) })
+        case "same": {
+          // The task the key was first used for, as it was first stored.
+          const [, id, first, firstWeight, createdAt] = String(answer[2]).split(" ")
+          return Task.pending({
+            id: TaskIdSchema.make(id!, { disableValidation: true }),
+            kind: task.kind,
+            payload: task.payload,
+            total: Number(first),
+            weight: Number(firstWeight),
+            createdAt: Number(createdAt)
+          })
+        }
+        case "reused":
+          return yield* new IdempotencyKeyReused({
+            idempotencyKey: key!,
+            taskId: TaskIdSchema.make(String(answer[2]), { disableValidation: true })
+          })
+        default:
+          return yield* unexpected("submit", answer)
       }
     })
 
   const get = (id: TaskId): Effect.Effect<Task.Task, NotHeld | RegistryUnavailable> =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const answer = yield* call((c) => c.tasksRead(P, [...policy(now), id])).pipe(Effect.flatMap(logged(ReadReply)))
+    Effect.flatMap(runEvicting("read", [id]), (answer): Effect.Effect<Task.Task, NotHeld> => {
       switch (answer[1]) {
         case "record":
-          return Stored.fromJson(answer[2])
+          return Effect.succeed(Stored.fromJson(answer[2]))
         case "gone":
-          return yield* Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
+          return Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
         case "unknown":
-          return yield* Effect.fail(notHeld(ids, Option.none(), id))
+          return Effect.fail(notHeld(ids, Option.none(), id))
+        default:
+          return unexpected("read", answer)
       }
     })
 
   const list = (filter: ListFilter) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const [, ...records] = yield* call((c) =>
-        c.tasksList(P, [...policy(now), filter.status ?? "", filter.limit === undefined ? "" : String(filter.limit)])
-      ).pipe(Effect.flatMap(logged(ListReply)))
-      return records.map(Stored.fromJson)
-    })
+    Effect.map(
+      runEvicting("list", [filter.status ?? "", filter.limit === undefined ? "" : String(filter.limit)]),
+      ([, ...records]) => records.map(Stored.fromJson)
+    )
 
   const cancel = (id: TaskId) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const answer = yield* call((c) =>
-        c.tasksCancel(P, [...policy(now), id, JSON.stringify("Cancelled by request")])
-      ).pipe(Effect.flatMap(logged(CancelReply)))
-      switch (answer[1]) {
-        case "ok":
-          return Stored.fromJson(answer[2])
-        case "finished":
-          return yield* new TaskAlreadyFinished({ taskId: id, status: answer[2] })
-        case "gone":
-          return yield* Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
-        case "unknown":
-          return yield* Effect.fail(notHeld(ids, Option.none(), id))
+    Effect.flatMap(
+      runEvicting("cancel", [id, JSON.stringify("Cancelled by request")]),
+      (answer): Effect.Effect<Task.Task, NotHeld | TaskAlreadyFinished> => {
+        switch (answer[1]) {
+          case "ok":
+            return Effect.succeed(Stored.fromJson(answer[2]))
+          case "finished":
+            return Effect.fail(new TaskAlreadyFinished({ taskId: id, status: answer[2] as Task.TaskStatus }))
+          case "gone":
+            return Effect.fail(notHeld(ids, Option.some(Stored.tombstoneFromJson(id, answer[2])), id))
+          case "unknown":
+            return Effect.fail(notHeld(ids, Option.none(), id))
+          default:
+            return unexpected("cancel", answer)
+        }
       }
-    })
+    )
 
   const watch = (id: TaskId) => channels.watch(id, get)
 
-  const sweep = Effect.flatMap(Clock.currentTimeMillis, sweepAt)
-
   const stats = call((c) => c.tasksStats(P, [])).pipe(
-    Effect.flatMap(CountsReply),
-    Effect.map(([pending, processing, finished, tombstones, oldest]) => ({
-      pending,
-      processing,
-      finished,
-      tombstones,
-      oldestFinishedAt: Option.fromNullable(oldest)
-    }))
+    Effect.flatMap((reply) => {
+      if (!Array.isArray(reply) || reply.length !== 5) return unexpected("read", reply)
+      const [pending, processing, finished, tombstones, oldest] = reply as [number, number, number, number, unknown]
+      return Effect.succeed({
+        pending,
+        processing,
+        finished,
+        tombstones,
+        oldestFinishedAt: typeof oldest === "string" ? Option.some(Number(oldest)) : Option.none()
+      })
+    })
   )
 
   const claim = (kinds: ReadonlyArray<string>, token: string) =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const answer = yield* call((c) => c.tasksClaim(P, [...policy(now), token, String(now + leaseMs), ...kinds]))
+      const answer = yield* run("claim", [token, String(leaseMs), ...kinds])
       if (answer === null) return Option.none()
       const task = Stored.fromJson(answer)
-      if (task._tag !== "PROCESSING") return yield* Effect.dieMessage(`A claim answered a ${task._tag} record`)
+      if (task._tag !== "PROCESSING") return yield* unexpected("claim", answer)
       held.set(token, task)
       yield* Queue.offer(work, undefined)
       return Option.some(task)
     })
 
-  /** Writes the next state of a claimed task, if the claim still holds; refreshes a stale copy once. */
-  const moveClaimed = (
-    claimed: Task.Processing,
-    move: (now: number) => (task: Task.Task) => Either.Either<Task.Task, Task.InvalidTransition>
-  ): Effect.Effect<void, ClaimLost | RegistryUnavailable> =>
+  const lost = (claimed: Task.Processing) => {
+    held.delete(claimed.claim)
+    return new ClaimLost({ taskId: claimed.id })
+  }
+
+  const report = (claimed: Task.Processing, n: number, progress: ProgressReport) =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const latest = held.get(claimed.claim) ?? claimed
-      const next = move(now)(latest)
-      if (Either.isLeft(next)) {
-        return yield* Effect.logWarning(`Ignored a progress report: ${next.left.message}`).pipe(
-          Effect.annotateLogs("taskId", claimed.id)
-        )
-      }
-      const task = next.right
-      const [, outcome] = yield* call((c) =>
-        c.tasksPut(P, [
-          ...policy(now),
-          task.id,
-          claimed.claim,
-          String(latest.version),
-          task._tag,
-          ...(Task.isFinished(task) ? [String(task.completedAt), Stored.toJson(task)] : ["", ...Stored.toActive(task)])
-        ])
-      ).pipe(Effect.flatMap(logged(PutReply)))
-      switch (outcome) {
+      const item =
+        progress._tag === "SegmentDone"
+          ? (({ audioUrl, durationSeconds, segmentId }) => ({ segmentId, audioUrl, durationSeconds }))(progress.segment)
+          : (({ message, segmentId }) => ({ segmentId, message }))(progress.error)
+      const answer = yield* run("report", [
+        claimed.id,
+        claimed.claim,
+        String(n),
+        progress._tag === "SegmentDone" ? "D" : "X",
+        JSON.stringify(item)
+      ])
+      switch (answer) {
         case "ok":
-          if (task._tag === "PROCESSING") held.set(claimed.claim, task)
-          else held.delete(claimed.claim)
+        case "again":
           return
         case "lost":
-          held.delete(claimed.claim)
-          return yield* new ClaimLost({ taskId: claimed.id })
-        case "stale": {
-          // Under a claim that still holds, only its holder writes. So a record one version on is this very write,
-          // made by an earlier try whose answer never came (it timed out, and the worker tried again): done, and not
-          // to be applied twice. Anything else: read the record and try once more from it.
-          const fresh = yield* get(claimed.id).pipe(Effect.catchIf(isNotHeld, () => Effect.succeed(undefined)))
-          if (fresh?._tag !== "PROCESSING" || fresh.claim !== claimed.claim || fresh.version === latest.version) {
-            return yield* new ClaimLost({ taskId: claimed.id })
-          }
-          held.set(claimed.claim, fresh)
-          if (fresh.version === task.version) return
-          return yield* moveClaimed(claimed, move)
-        }
+          return yield* lost(claimed)
+        case "over":
+          return yield* Effect.logWarning(
+            `Ignored a progress report: cannot record a unit of a task whose ${claimed.total} unit(s) are all recorded`
+          ).pipe(Effect.annotateLogs("taskId", claimed.id))
+        default:
+          return yield* unexpected("report", answer)
       }
     })
 
-  const report = (claimed: Task.Processing, _n: number, progress: ProgressReport) =>
-    moveClaimed(claimed, () => applyReport(progress))
-
   // A worker that stops because its process is shutting down hands the task back for another process to run.
   const finish = (claimed: Task.Processing, outcome: RunOutcome) =>
-    moveClaimed(claimed, (now) => (outcome._tag === "Shutdown" ? Task.release() : settle(outcome, now)))
+    Effect.gen(function* () {
+      const [step, text] =
+        outcome._tag === "Succeeded"
+          ? ["ok", ""]
+          : outcome._tag === "Failed"
+            ? ["fail", JSON.stringify(outcome.message)]
+            : outcome._tag === "Interrupted"
+              ? ["cancel", JSON.stringify(INTERRUPTED)]
+              : ["release", ""]
+      const answer = yield* runEvicting("finish", [claimed.id, claimed.claim, step, text])
+      held.delete(claimed.claim)
+      if (answer[1] === "lost") return yield* lost(claimed)
+      if (answer[1] !== "ok") return yield* unexpected("finish", answer)
+    })
 
   const holdsNow = (claimed: Task.Processing) =>
-    call((c) => c.hGet(`${P}t:${claimed.id}`, "claim")).pipe(
-      Effect.map((current) => current === JSON.stringify(claimed.claim)),
+    call((c) => c.hGet(`${P}tok`, claimed.claim)).pipe(
+      Effect.map((id) => id === claimed.id),
       // A store that cannot be asked cannot say the claim is lost: the next report or renewal will.
       Effect.orElseSucceed(() => true)
     )
@@ -331,7 +403,6 @@ export const make = Effect.gen(function* () {
       return Effect.sync(() => stops.delete(claimed.claim))
     })
 
-  const live = Clock.make()
   const subscribeWork = Effect.succeed(
     Queue.take(work).pipe(
       Effect.timeoutTo({ duration: IDLE_POLL, onSuccess: () => undefined, onTimeout: () => undefined }),
@@ -339,14 +410,27 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  /** Publishes a record's new state to readers of `events` and to its watchers, and follows it while active. */
+  const tell = (task: Task.Task, here: boolean) =>
+    Effect.gen(function* () {
+      if (Task.isFinished(task)) mirror.delete(task.id)
+      else mirror.set(task.id, task)
+      yield* PubSub.publish(events, { _tag: "Changed", task, here })
+      yield* channels.publish(task)
+    })
+
   /** What the store says on its channels, in the order it said it. */
   const hear = (inbound: Connection.Inbound) =>
     Effect.gen(function* () {
       if (inbound._tag === "Resync") {
         // Notices published while the subscription was down are lost: watchers read their task again, readers of
         // `events` are told to read what they rely on again, workers look.
+        mirror.clear()
         for (const id of yield* channels.watched) {
-          yield* get(id).pipe(Effect.flatMap(channels.publish), Effect.ignore)
+          yield* get(id).pipe(
+            Effect.flatMap((task) => tell(task, false)),
+            Effect.ignore
+          )
         }
         yield* PubSub.publish(events, { _tag: "Missed" })
         return yield* Queue.offer(work, undefined)
@@ -356,32 +440,45 @@ export const make = Effect.gen(function* () {
         const stop = stops.get(message)
         return stop === undefined ? undefined : yield* stop
       }
+      const type = message[0]!
       const afterOrigin = message.indexOf(" ") + 1
       const here = message.slice(1, afterOrigin - 1) === origin
-      if (isChange(message)) {
-        const task = Stored.fromJson(message.slice(message.indexOf(" ", afterOrigin) + 1))
-        yield* PubSub.publish(events, { _tag: "Changed", task, here })
-        return yield* channels.publish(task)
+      if (type === "E") {
+        const eviction = Stored.decodeEviction(message.slice(afterOrigin))
+        if (Either.isLeft(eviction)) return yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
+        const { cause, ...tombstone } = eviction.right
+        mirror.delete(tombstone.id)
+        return yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause, here })
       }
-      const eviction = Stored.decodeEviction(message.slice(afterOrigin))
-      if (Either.isLeft(eviction)) return yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
-      const { cause, ...tombstone } = eviction.right
-      yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause, here })
+      const afterId = message.indexOf(" ", afterOrigin) + 1
+      const afterVersion = message.indexOf(" ", afterId) + 1
+      const id = TaskIdSchema.make(message.slice(afterOrigin, afterId - 1), { disableValidation: true })
+      const version = Number(message.slice(afterId, afterVersion - 1))
+      const delta = message.slice(afterVersion)
+      const base = mirror.get(id)
+      // A notice older than what is known already (a record read again after a gap) says nothing new.
+      if (base !== undefined && version <= base.version) return
+      const next =
+        type === "S" || type === "F"
+          ? Stored.fromJson(delta)
+          : base === undefined
+            ? undefined
+            : Stored.applyDelta(base, type, version, delta)
+      if (next !== undefined) return yield* tell(next, here)
+      // A notice was missed (or this process started following the task midway): read the record.
+      const read = yield* get(id).pipe(Effect.option)
+      if (Option.isSome(read) && read.value.version >= version) yield* tell(read.value, here)
     }).pipe(Effect.catchAllDefect((defect) => Effect.logError("Could not handle a notice from Redis", defect)))
 
   yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
 
-  const every = Schedule.spaced(Duration.millis(leaseMs / 3))
-
   // Renews this process's claims, and stops the handlers of those that are no longer current.
   const renew = Effect.gen(function* () {
     if (held.size === 0) return
-    const now = yield* Clock.currentTimeMillis
     const pairs = Array.from(held, ([token, task]) => [task.id, token]).flat()
-    const lost = yield* call((c) => c.tasksRenew(P, [...policy(now), String(now + leaseMs), ...pairs])).pipe(
-      Effect.flatMap(Strings)
-    )
-    for (const token of lost) {
+    const answer = yield* run("renew", [String(leaseMs), ...pairs])
+    if (!Array.isArray(answer)) return yield* unexpected("renew", answer)
+    for (const token of answer as Array<string>) {
       const stop = stops.get(token)
       if (stop !== undefined) yield* stop
     }
@@ -389,55 +486,52 @@ export const make = Effect.gen(function* () {
 
   // Takes back the claims of workers that stopped renewing them, in whichever process they ran.
   const reap: Effect.Effect<void, RegistryUnavailable> = Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const [, requeued, failed] = yield* call((c) =>
-      c.tasksReap(P, [...policy(now), String(redis.maxAttempts), JSON.stringify(WORKER_LOST), String(REAP_BATCH)])
-    ).pipe(Effect.flatMap(logged(ReapReply)))
-    if (requeued + failed > 0) {
+    const [, requeued, failed] = yield* runEvicting("reap", [
+      String(leasePart),
+      String(redis.maxAttempts),
+      JSON.stringify(WORKER_LOST),
+      String(REAP_BATCH)
+    ])
+    const taken = Number(requeued) + Number(failed)
+    if (taken > 0) {
       yield* Effect.logWarning(
-        `Took back ${requeued + failed} task(s) whose worker stopped renewing its claim: ` +
+        `Took back ${taken} task(s) whose worker stopped renewing its claim: ` +
           `${requeued} back to PENDING, ${failed} FAILED after ${redis.maxAttempts} attempt(s)`
       )
     }
-    if (requeued + failed === REAP_BATCH) yield* reap
+    if (taken === REAP_BATCH) yield* reap
   })
 
   for (const [name, step] of [
     ["renew claims", renew],
     ["reap expired claims", reap]
   ] as const) {
-    // Whatever goes wrong, the loop goes on: a process whose renewals stopped would lose every claim it holds.
+    // Whatever goes wrong, the loop goes on: a process whose renewals stopped would lose every claim it holds. The
+    // loop keeps real time (leases are a network concern), its steps the registry's time.
     yield* step.pipe(
+      Effect.withClock(domainClock),
       Effect.catchTag("RegistryUnavailable", (e) => Effect.logDebug(`Could not ${name}: ${e.message}`)),
       Effect.catchAllCause((cause) => Effect.logError(`Could not ${name}`, cause)),
-      Effect.schedule(every),
+      Effect.schedule(Schedule.spaced(Duration.millis(leasePart))),
       Effect.forever,
+      Effect.withClock(live),
       Effect.forkScoped
     )
   }
 
   return {
-    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep, stats }),
+    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep: sweepOnce, stats }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork }),
     /** Commands in flight and notices not yet handled, so that a test can wait for the store to settle. */
     pending: Effect.zipWith(connection.inFlight, Queue.size(notices), (a, b) => a + Math.max(0, b))
   }
 })
 
-/**
- * Whether a notice on the events channel is a change (`C{origin} {id} {record}`, or `W…` when the task waits for a
- * worker) rather than an eviction (`E{origin} {tombstone}`).
- */
-const isChange = (notice: string) => notice[0] === "C" || notice[0] === "W"
-
-/** The task a change notice is about. */
+/** The task a change notice (`{T}{origin} {id} {version} {delta}`) is about. */
 const idOf = (notice: string) => {
   const from = notice.indexOf(" ") + 1
   return TaskIdSchema.make(notice.slice(from, notice.indexOf(" ", from)), { disableValidation: true })
 }
-
-const isNotHeld = (e: { readonly _tag: string }): e is NotHeld =>
-  e._tag === "TaskNotFound" || e._tag === "TaskExpired" || e._tag === "TaskNoLongerHeld"
 
 /** The Redis store alone, without the sweep fiber, given its configurations and where its ids come from. */
 export const layerStore: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig | RedisConfig | TaskIds> =

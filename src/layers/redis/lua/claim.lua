@@ -1,8 +1,12 @@
--- Claims the oldest PENDING task among the kinds: PENDING → PROCESSING with the claim token, leased until the deadline.
--- Own args: token, deadline, kinds… Answers the claimed record's JSON, or false.
-local token, deadline = ARGV[6], ARGV[7]
+-- Claims the oldest PENDING task among the kinds: PENDING → PROCESSING under the caller's token, leased until
+-- Redis's clock passes `lease` milliseconds from now. A claim retried with a token that already holds a task (the
+-- first try's answer was lost) answers that task again, at no further attempt.
+-- Own args: token, lease in milliseconds, kinds… Answers the claimed record's JSON, or false.
+local token, lease = ARGV[3], tonumber(ARGV[4])
+local already = redis.call("HGET", P .. "tok", token)
+if already then return activeJson(already) end
 local bestId, bestKind, bestSeq = nil, nil, nil
-for i = 8, #ARGV do
+for i = 5, #ARGV do
   local first = redis.call("ZRANGE", P .. "q:" .. ARGV[i], 0, 0, "WITHSCORES")
   if first[1] and (bestSeq == nil or tonumber(first[2]) < bestSeq) then
     bestId, bestKind, bestSeq = first[1], ARGV[i], tonumber(first[2])
@@ -10,13 +14,14 @@ for i = 8, #ARGV do
 end
 if not bestId then return false end
 local r = rec(bestId)
-dequeue(bestId, bestKind)
+redis.call("ZREM", P .. "q:" .. bestKind, bestId)
+redis.call("HINCRBY", P .. "meta", "pending", -1)
+local attempts = redis.call("HINCRBY", r, "attempts", 1)
+local version = redis.call("HINCRBY", r, "version", 1)
 redis.call("HSET", r, "_tag", '"PROCESSING"', "claim", quote(token), "startedAt", ARGV[1],
-  "completedSegments", "[]", "errors", "[]")
-redis.call("HINCRBY", r, "attempts", 1)
-redis.call("HINCRBY", r, "version", 1)
-redis.call("ZADD", P .. "claims", deadline, bestId)
+  "completedSegments", "[]", "errors", "[]", ".n", 0, ".e", 0)
+redis.call("ZADD", P .. "claims", redisNow() + lease, bestId)
+redis.call("HSET", P .. "tok", token, bestId)
 relist(bestId, "PENDING", "PROCESSING", redis.call("HGET", r, "createdAt"))
-local json = activeJson(bestId)
-changed(bestId, json)
-return json
+notify("C", bestId, version, '{"claim":"' .. token .. '","startedAt":' .. ARGV[1] .. ',"attempts":' .. attempts .. '}')
+return activeJson(bestId)

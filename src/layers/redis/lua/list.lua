@@ -1,6 +1,7 @@
 -- The live records, newest first (ties by id), after evicting what is due. Own args: status or "", limit or "".
--- Answers `[evicted, record JSON…]`.
-local only, limit = ARGV[6], tonumber(ARGV[7])
+-- Answers `[evicted, record JSON…]` or `["nopolicy"]`.
+local only, limit = ARGV[3], tonumber(ARGV[4])
+if not usePolicy() then return NO_POLICY end
 evictDue()
 local statuses = { "PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED" }
 if only ~= "" then statuses = { only } end

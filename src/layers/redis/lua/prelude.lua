@@ -1,47 +1,75 @@
 -- The Redis registry's atomic steps, one Lua script each. Every script gets the key prefix as its one key (so that
--- a cluster routes it to the prefix's slot: the prefix is a hash tag) and, as its first arguments, the time from
--- Effect's `Clock`, the eviction policy and the calling process's origin; none reads Redis's own clock or uses key
--- TTLs.
+-- a cluster routes it to the prefix's slot: the prefix is a hash tag) and, as its first two arguments, the time from
+-- Effect's `Clock` (domain times: created, started, completed, and eviction) and the calling process's origin.
+-- Leases alone are kept on Redis's own clock (`TIME`), so that no two processes' clocks are ever compared.
+--
+-- Every script checks every precondition before its first write, and answers a refusal (unknown id, stale claim,
+-- finished task) having changed nothing. Changes are deltas: each step writes the few fields it changes, from its
+-- own arguments, never a record a caller computed from an earlier read.
 --
 -- Keys under the prefix P:
+-- - `P policy`      hash, the registry's one eviction and admission policy: `thresholdMs`, `maxRetained`,
+--                   `tombstones`, `maxPending`, `maxWork`; stored by the first process (policy.lua), applied by all
 -- - `P t:{id}`      hash, an active (PENDING or PROCESSING) record: one field per field of the record, each value JSON
---                   text, so that a script moves a task on by setting a few fields
+--                   text, plus fields of the store's own whose names start with "." (`.k` the kind's name, plain;
+--                   `.n` reports recorded, `.e` of them errors), which are never part of the record's JSON
 -- - `P f:{id}`      string, a finished record as JSON text, its status first: it no longer changes, and one string
 --                   takes half the memory of a hash of its fields
+-- - `P r:{id}`      bitmap, the numbers of the reports applied under the current claim (a retried report is not
+--                   applied twice)
 -- - `P q:{kind}`    zset, PENDING tasks of a kind, scored by arrival (`seq` in `P meta`)
--- - `P claims`      zset, PROCESSING tasks, scored by their lease's deadline
+-- - `P claims`      zset, PROCESSING tasks, scored by their lease's deadline on Redis's clock
+-- - `P tok`         hash, claim token → id, for the PROCESSING tasks (a retried claim finds what it claimed)
 -- - `P done`        zset, the finished index, scored by completedAt (ties by id): eviction walks it from the oldest
 -- - `P by:{STATUS}` zset per status, scored by createdAt, for `list`
 -- - `P tomb`        hash, id → tombstone JSON; `P tomb:order` zset, id → burial sequence (`P tomb:seq`)
+-- - `P idem`        hash, idempotency key → "{fingerprint} {id} {total} {weight} {createdAt}"; `P idem:of`, id → key;
+--                   a key is dropped with its task's tombstone
 -- - `P meta`        hash: `pending` (count), `weight` (the active tasks' work) and `seq` (arrivals), kept by the scripts
--- Channels: `P events` (a change `C{origin} {id} {record}`, or `W…` when the change left the task waiting for a
--- worker, or an eviction `E{origin} {tombstone}`, where origin names the process that ran the script) and `P lost`
--- (claim tokens no longer current).
+-- Channels: `P events` carries one notice per change, `{T}{origin} {id} {version} {delta}`, where T says what the
+-- delta is: `S` submitted (the record without its payload), `C` claimed (`{"claim","startedAt","attempts"}`), `D` a
+-- segment done, `X` a segment failed (the segment or error), `W` waiting again, handed back or taken back
+-- (`{"attempts","kind"}`), `F` finished (the finished record); or an eviction, `E{origin} {tombstone}`. No notice
+-- carries a payload. `P lost` carries claim tokens no longer current.
 --
--- This prelude comes first in every script but stats.lua (Scripts.ts joins them): the arguments every script
--- gets first, and the steps they share.
+-- This prelude comes first in every script but stats.lua and policy.lua (Scripts.ts joins them).
 local P = KEYS[1]
 local now = tonumber(ARGV[1])
-local thresholdMs = tonumber(ARGV[2])
-local maxRetained = tonumber(ARGV[3])
-local tombCapacity = tonumber(ARGV[4])
 -- Which process runs this script: every notice says so, so that each process can tell its own changes from others'.
-local origin = ARGV[5]
+local origin = ARGV[2]
 local evicted = 0
 local BATCH = 500
 
+-- The policy, read by `usePolicy` before a script's first write when the script evicts or admits.
+local thresholdMs, maxRetained, tombCapacity, maxPending, maxWork
+
+-- Reads the stored policy. Its absence (a Redis that lost its data) is answered before anything is written: the
+-- caller stores its own policy and runs the script again.
+local function usePolicy()
+  local p = redis.call("HMGET", P .. "policy", "thresholdMs", "maxRetained", "tombstones", "maxPending", "maxWork")
+  if not p[1] then return false end
+  thresholdMs, maxRetained, tombCapacity = tonumber(p[1]), tonumber(p[2]), tonumber(p[3])
+  maxPending, maxWork = tonumber(p[4]), tonumber(p[5])
+  return true
+end
+local NO_POLICY = { "nopolicy" }
+
+-- Redis's own clock in milliseconds, for leases only.
+local function redisNow()
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function rec(id) return P .. "t:" .. id end
 local function fin(id) return P .. "f:" .. id end
-local function unquote(s) return string.sub(s, 2, -2) end
 local function quote(s) return '"' .. s .. '"' end
 
--- A hash's fields (HGETALL's answer, values JSON already) as a JSON object, less those in `skip`, after the
--- members in `first` (JSON text). One table.concat: Lua interns every string it makes, so no piece is joined twice.
-local function hashJson(f, first, skip)
+-- A hash's fields (HGETALL's answer, values JSON already) as a JSON object, less the store's own (".…"). One
+-- table.concat: Lua interns every string it makes, so no piece is joined twice.
+local function hashJson(f)
   local parts, n = { "{" }, 1
-  if first then parts[2], parts[3], n = first, ",", 3 end
   for i = 1, #f, 2 do
-    if not (skip and skip[f[i]]) then
+    if string.byte(f[i], 1) ~= 46 then
       parts[n + 1], parts[n + 2], parts[n + 3], parts[n + 4], parts[n + 5] = '"', f[i], '":', f[i + 1], ","
       n = n + 5
     end
@@ -67,21 +95,9 @@ end
 -- A finished record's status, from the start of its JSON.
 local function statusOf(json) return string.match(json, '^{"_tag":"(%u+)"') end
 
--- What only an active record has: a finished one drops it (and its status is written first).
-local ACTIVE_ONLY = { _tag = true, payload = true, attempts = true, weight = true, claim = true }
-
--- An active record ends: its hash becomes a finished record's JSON. Answers the JSON.
-local function toFinished(id, status)
-  local json = hashJson(redis.call("HGETALL", rec(id)), '"_tag":' .. quote(status), ACTIVE_ONLY)
-  redis.call("DEL", rec(id))
-  redis.call("SET", fin(id), json)
-  return json
-end
-
--- Tells every process of the record's new state (given as `json` when the caller has it); `waiting` when the task
--- is PENDING again, so that an idle worker looks for it.
-local function changed(id, json, waiting)
-  redis.call("PUBLISH", P .. "events", (waiting and "W" or "C") .. origin .. " " .. id .. " " .. (json or activeJson(id)))
+-- Tells every process of a change, as a delta.
+local function notify(kind, id, version, delta)
+  redis.call("PUBLISH", P .. "events", kind .. origin .. " " .. id .. " " .. version .. " " .. delta)
 end
 
 -- Moves a record between the per-status lists.
@@ -90,14 +106,27 @@ local function relist(id, from, to, createdAt)
   redis.call("ZADD", P .. "by:" .. to, createdAt, id)
 end
 
+-- A task's idempotency key goes with the last trace of the task.
+local function forgetKey(id)
+  local key = redis.call("HGET", P .. "idem:of", id)
+  if key then
+    redis.call("HDEL", P .. "idem", key)
+    redis.call("HDEL", P .. "idem:of", id)
+  end
+end
+
 local function bury(id, completedAt, cause)
   local status = statusOf(redis.call("GET", fin(id)))
   redis.call("DEL", fin(id))
   redis.call("ZREM", P .. "done", id)
   redis.call("ZREM", P .. "by:" .. status, id)
   local stone = '{"status":"' .. status .. '","completedAt":' .. completedAt .. ',"evictedAt":' .. ARGV[1] .. '}'
-  if tombCapacity > 0 and redis.call("HSET", P .. "tomb", id, stone) == 1 then
-    redis.call("ZADD", P .. "tomb:order", redis.call("INCR", P .. "tomb:seq"), id)
+  if tombCapacity > 0 then
+    if redis.call("HSET", P .. "tomb", id, stone) == 1 then
+      redis.call("ZADD", P .. "tomb:order", redis.call("INCR", P .. "tomb:seq"), id)
+    end
+  else
+    forgetKey(id)
   end
   redis.call("PUBLISH", P .. "events",
     "E" .. origin .. ' {"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
@@ -108,7 +137,10 @@ local function trimTombstones()
   local extra = redis.call("ZCARD", P .. "tomb:order") - tombCapacity
   if extra > 0 then
     local gone = redis.call("ZPOPMIN", P .. "tomb:order", extra)
-    for i = 1, #gone, 2 do redis.call("HDEL", P .. "tomb", gone[i]) end
+    for i = 1, #gone, 2 do
+      redis.call("HDEL", P .. "tomb", gone[i])
+      forgetKey(gone[i])
+    end
   end
 end
 
@@ -142,25 +174,38 @@ local function evictDue()
   trimTombstones()
 end
 
--- A record becomes finished: out of the active bookkeeping, into the finished index.
-local function finished(id, weight, completedAt)
-  -- Not HINCRBY by -0, which Lua writes "-0" and Redis refuses as not an integer, failing the script half-way.
-  if weight ~= 0 then redis.call("HINCRBY", P .. "meta", "weight", -weight) end
-  redis.call("ZADD", P .. "done", completedAt, id)
-end
-
--- Queues a PENDING task; the caller publishes the change as `waiting`.
+-- Queues a PENDING task.
 local function enqueue(id, kind)
   redis.call("ZADD", P .. "q:" .. kind, redis.call("HINCRBY", P .. "meta", "seq", 1), id)
   redis.call("HINCRBY", P .. "meta", "pending", 1)
 end
 
-local function dequeue(id, kind)
-  redis.call("ZREM", P .. "q:" .. kind, id)
-  redis.call("HINCRBY", P .. "meta", "pending", -1)
+-- What a PROCESSING task's claim leaves behind when it ends: its lease, its token and its reports' numbers.
+local function unclaim(id, token)
+  redis.call("ZREM", P .. "claims", id)
+  redis.call("HDEL", P .. "tok", token)
+  redis.call("DEL", P .. "r:" .. id)
 end
 
--- Sets the field/value pairs from ARGV[from] on, in one command.
-local function hset(r, from)
-  redis.call("HSET", r, unpack(ARGV, from))
+-- An active record ends as `status` at `completedAt`, with `extra` (a `"name":json` member, the error or reason, or
+-- nil):
+-- its hash becomes a finished record's JSON, out of the active bookkeeping and into the finished index. `weight` is
+-- what it held against the admission limit. Answers the JSON.
+local function finish(id, status, completedAt, extra, weight)
+  local r = rec(id)
+  local f = redis.call("HMGET", r, "id", "kind", "total", "createdAt", "version", "startedAt", "completedSegments",
+    "errors", "_tag")
+  local version = tonumber(f[5]) + 1
+  local started = f[6] and (',"startedAt":' .. f[6]) or ""
+  local json = '{"_tag":"' .. status .. '","id":' .. f[1] .. ',"kind":' .. f[2] .. ',"total":' .. f[3] ..
+    ',"createdAt":' .. f[4] .. ',"version":' .. version .. started .. ',"completedSegments":' ..
+    (f[7] or "[]") .. ',"errors":' .. (f[8] or "[]") .. ',"completedAt":' .. completedAt .. (extra and (',' .. extra) or '') .. '}'
+  redis.call("DEL", r)
+  redis.call("SET", fin(id), json)
+  -- Not HINCRBY by -0, which Lua writes "-0" and Redis refuses as not an integer.
+  if weight ~= 0 then redis.call("HINCRBY", P .. "meta", "weight", -weight) end
+  redis.call("ZADD", P .. "done", completedAt, id)
+  relist(id, string.sub(f[9], 2, -2), status, f[4])
+  notify("F", id, version, json)
+  return json
 end

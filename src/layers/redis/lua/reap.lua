@@ -1,28 +1,28 @@
--- Takes back claims whose lease has run out: the task goes back to PENDING while it has attempts left, else it ends
--- FAILED. The worker that held the claim, if it is still alive, is told through `P lost`.
--- Own args: max attempts, the failure message as JSON text, at most how many. Answers `[evicted, requeued, failed]`.
-local maxAttempts, message, limit = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-local due = redis.call("ZRANGEBYSCORE", P .. "claims", "-inf", "(" .. ARGV[1], "LIMIT", 0, limit)
+-- Takes back claims whose lease ran out on Redis's clock, a grace period ago: the task goes back to PENDING, with no
+-- segments, while it has attempts left, else it ends FAILED. The worker that held the claim, if it is still alive,
+-- is told through `P lost`.
+-- Own args: grace in milliseconds, max attempts, the failure message as JSON text, at most how many.
+-- Answers `[evicted, requeued, failed]` or `["nopolicy"]`.
+local grace, maxAttempts, message, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+if not usePolicy() then return NO_POLICY end
+local due = redis.call("ZRANGEBYSCORE", P .. "claims", "-inf", "(" .. (redisNow() - grace), "LIMIT", 0, limit)
 local requeued, failed = 0, 0
 for _, id in ipairs(due) do
   local r = rec(id)
-  local cur = redis.call("HMGET", r, "claim", "attempts", "weight", "kind", "createdAt")
-  redis.call("ZREM", P .. "claims", id)
-  redis.call("PUBLISH", P .. "lost", unquote(cur[1]))
-  redis.call("HINCRBY", r, "version", 1)
+  local cur = redis.call("HMGET", r, "claim", "attempts", "weight", ".k", "createdAt", "version")
+  local token = string.sub(cur[1], 2, -2)
+  unclaim(id, token)
+  redis.call("PUBLISH", P .. "lost", token)
   if tonumber(cur[2]) < maxAttempts then
+    local version = tonumber(cur[6]) + 1
     redis.call("HDEL", r, "claim", "startedAt", "completedSegments", "errors")
-    redis.call("HSET", r, "_tag", '"PENDING"')
+    redis.call("HSET", r, "_tag", '"PENDING"', "version", version, ".n", 0, ".e", 0)
     relist(id, "PROCESSING", "PENDING", cur[5])
-    enqueue(id, unquote(cur[4]))
-    changed(id, nil, true)
+    enqueue(id, cur[4])
+    notify("W", id, version, '{"attempts":' .. cur[2] .. ',"kind":"' .. cur[4] .. '"}')
     requeued = requeued + 1
   else
-    redis.call("HSET", r, "completedAt", ARGV[1], "error", message)
-    local json = toFinished(id, "FAILED")
-    finished(id, tonumber(cur[3]), ARGV[1])
-    relist(id, "PROCESSING", "FAILED", cur[5])
-    changed(id, json)
+    finish(id, "FAILED", now, '"error":' .. message, tonumber(cur[3]))
     failed = failed + 1
   end
 end
