@@ -1,5 +1,8 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
-import { Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { RedisConfig, redact } from "../services/RedisConfig.js"
+import { RegistryConfig } from "../services/RegistryConfig.js"
+import { TaskRegistry } from "../services/TaskRegistry.js"
 import { Api } from "./api/Api.js"
 import * as ContentType from "./api/ContentType.js"
 import * as Dashboard from "./Dashboard.js"
@@ -29,6 +32,36 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 const EXTRA_ROUTES: ReadonlyArray<Methods.Route> = [["/docs", "GET"], ["/openapi.json", "GET"], ...Dashboard.routes]
 
 /**
+ * The one line that says the server is up: where it listens; the store, and for Redis where it is (without its
+ * password), under which prefix, and what it found there, so that a `REDIS_URL` pointing at the wrong registry shows;
+ * and how many workers run tasks here.
+ */
+const startupLine = HttpServer.addressFormattedWith((address) =>
+  Effect.gen(function* () {
+    const registry = yield* TaskRegistry
+    const redis = yield* Effect.serviceOption(RedisConfig)
+    const workers = yield* Effect.serviceOption(RegistryConfig)
+    const found = yield* registry.stats.pipe(
+      Effect.map(
+        (s) =>
+          `found ${s.pending} pending, ${s.processing} processing, ${s.finished} finished, ` +
+          `${s.tombstones} tombstone(s)`
+      ),
+      Effect.orElseSucceed(() => "cannot be reached yet")
+    )
+    const store = Option.match(redis, {
+      onNone: () => "in memory",
+      onSome: (r) => `Redis at ${redact(r.url)} under ${r.prefix}`
+    })
+    const running = Option.match(workers, {
+      onNone: () => "",
+      onSome: ({ concurrency }) => `; ${concurrency} worker(s)`
+    })
+    yield* Effect.logInfo(`Listening on ${address}; store: ${store} (${found})${running}`)
+  })
+)
+
+/**
  * The routes, the dashboard at `/`, `/docs`, `/openapi.json`, 405 for a known path with another method, and error
  * handling, served on whatever `HttpServer` is provided; the services the handlers use (`TaskRegistry`,
  * `Synthesizer`, `AudioStore`) come from outside (see `App.ts`). On a `NodeServer` (./transport/NodeServer.ts), the
@@ -49,5 +82,5 @@ export const HttpAppLive = HttpApiBuilder.serve(
   Layer.provide(Methods.layer(Api, EXTRA_ROUTES)),
   Layer.provide(Dashboard.layer()),
   Layer.provide(ApiLive),
-  HttpServer.withLogAddress
+  (served) => Layer.effectDiscard(startupLine).pipe(Layer.provideMerge(served))
 )

@@ -20,3 +20,10 @@ export const layer = (config: Partial<RedisConfigShape> = {}): Layer.Layer<Redis
  * `TASK_MAX_ATTEMPTS`); an invalid value fails with a message naming its variable.
  */
 export const layerConfig: Layer.Layer<RedisConfig, ConfigError.ConfigError> = Layer.effect(RedisConfig, Settings.redis)
+
+/** A Redis URL without its password, for messages and logs. */
+export const redact = (url: string) => {
+  const parsed = new URL(url)
+  if (parsed.password !== "") parsed.password = "***"
+  return parsed.toString()
+}

@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
 import { tempAudioDir } from "../support/http.js"
 import type { Server } from "../support/processes.js"
 import { awaitStatus, sleep, startServer, stopAll, TERMINAL } from "../support/processes.js"
+import { createClient } from "@redis/client"
+import * as RegistryConfig from "../../src/services/RegistryConfig.js"
 import { redisUrl, removeKeys, requireRedis, testPrefix } from "../support/redis.js"
 
 // Several built server processes on one Redis, with one shared AUDIO_DIR (and so one task-id key), the real speech
@@ -32,7 +34,7 @@ let a: Server // runs tasks
 let b: Server // serves the API only
 let killed: Server // runs tasks until SIGKILL
 let terminated: Server // runs tasks until SIGTERM; its lease is long, so only a hand-back can free its task in time
-let evicting: Server // serves the API only, and keeps finished records one second
+let evicting: Server // serves the API only, started with a threshold of one second that the registry's policy overrules
 
 const sentence = (i: number) => ({ segment_id: `s${i}`, text: `Sentence ${i}: the fox ran past the old oak tree.` })
 const batch = (n: number) => Array.from({ length: n }, (_, i) => sentence(i))
@@ -42,8 +44,27 @@ const resume = (...servers: ReadonlyArray<Server>) => servers.forEach((s) => s.c
 const logs = () => [a, b, killed, terminated, evicting].map((s) => `--- ${s?.name}\n${s?.log()}`).join("\n")
 
 // dist/ is built once for every test file by test/globalSetup.ts.
+/** Sets fields of the registry's stored policy, as an operator would with redis-cli. */
+const setPolicy = async (fields: Record<string, string>) => {
+  const client = await createClient({ url: redisUrl }).connect()
+  try {
+    await client.hSet(`${prefix}policy`, fields)
+  } finally {
+    client.destroy()
+  }
+}
+
 beforeAll(async () => {
   await Effect.runPromise(requireRedis())
+  // The registry's policy, as the processes below (but E) would store it: which of them starts first does not matter.
+  const { cleanupThreshold, maxRetained, tombstones } = RegistryConfig.defaults
+  await setPolicy({
+    thresholdMs: String(cleanupThreshold.pipe(Duration.toMillis)),
+    maxRetained: String(maxRetained),
+    tombstones: String(tombstones),
+    maxPending: shared.TASK_MAX_PENDING,
+    maxWork: shared.TASK_MAX_PENDING_WORK
+  })
   ;[a, b, killed, terminated, evicting] = await Promise.all([
     startServer("A", { ...shared, TASK_CONCURRENCY: "1" }),
     startServer("B", { ...shared, TASK_CONCURRENCY: "0" }),
@@ -168,11 +189,20 @@ describe("several server processes on one Redis", () => {
     expect(done).toMatchObject({ status: "COMPLETED", progress: { current: 4, total: 4 } })
   }, 60_000)
 
-  it("answers 410 on every process for a task evicted after its threshold", async () => {
-    const { task_id: id } = await evicting.submit([sentence(1)])
+  it("applies the registry's one policy on every process: E says its own differs, and a change to it applies at once", async () => {
+    expect(evicting.log()).toMatch(/keeps its own policy.*TASK_CLEANUP_THRESHOLD 3600 s \(this process: 1 s\)/)
+    const { task_id: first } = await evicting.submit([sentence(1)])
+    await awaitStatus(evicting, first, (t) => t.status === "COMPLETED", 20)
+    await sleep(1200)
+    // E was started with a threshold of one second, but the registry keeps finished records an hour.
+    for (const server of [evicting, a, b]) expect((await server.status(first)).code, server.name).toBe(200)
+
+    // The operator lowers the stored threshold: every process applies it from its next script on.
+    await setPolicy({ thresholdMs: "1000" })
+    const { task_id: id } = await b.submit([sentence(1)])
     const done = await awaitStatus(evicting, id, (t) => t.status === "COMPLETED", 20)
     await sleep(1200)
-    // E keeps finished records one second: its read evicts the record; every other process then finds its tombstone.
+    // The first read evicts the record; every other process then finds its tombstone.
     for (const server of [evicting, a, b]) {
       expect(await server.status(id), server.name).toMatchObject({
         code: 410,

@@ -2,6 +2,7 @@ import type { CommandParser } from "@redis/client"
 import { createClient, defineScript, ErrorReply } from "@redis/client"
 import { Clock, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { RegistryUnavailable } from "../../domain/Errors.js"
+import * as RedisConfig from "../../services/RedisConfig.js"
 import * as Scripts from "./Scripts.js"
 
 /** How long one command may take before the store counts as unreachable (measured on the real clock). */
@@ -51,11 +52,7 @@ const connect = (url: string) =>
 export type Client = ReturnType<typeof connect>
 
 /** The URL without its password, for messages. */
-export const redact = (url: string) => {
-  const parsed = new URL(url)
-  if (parsed.password !== "") parsed.password = "***"
-  return parsed.toString()
-}
+export const redact = RedisConfig.redact
 
 /** Errors with which Redis says "not now" rather than "this command is wrong". */
 const TRANSIENT = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "OOM", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"]
