@@ -1,9 +1,25 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Scope, Stream, TestClock, TestServices } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schedule,
+  Scope,
+  Stream,
+  TestClock,
+  TestServices
+} from "effect"
+import { createClient } from "@redis/client"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { EVICTION_LIMIT } from "../../../src/layers/redis/Scripts.js"
 import { WORKER_LOST } from "../../../src/layers/redis/TaskRegistryRedis.js"
+import * as Task from "../../../src/domain/Task.js"
 import { TaskQueue } from "../../../src/services/TaskQueue.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import { logCapture } from "../../support/logs.js"
@@ -21,12 +37,36 @@ const process_ = (env: Record<string, string>) =>
     return { context, stop: Scope.close(scope, Exit.void) }
   })
 
+/** A clock `offsetMs` ahead of real time (behind when negative), as a process whose clock is wrong would keep. */
+const skewedClock = (offsetMs: number): Clock.Clock => {
+  const real = Clock.make()
+  const millis = () => real.unsafeCurrentTimeMillis() + offsetMs
+  const nanos = () => BigInt(millis()) * 1_000_000n
+  return Object.create(real, {
+    unsafeCurrentTimeMillis: { value: millis },
+    unsafeCurrentTimeNanos: { value: nanos },
+    currentTimeMillis: { value: Effect.sync(millis) },
+    currentTimeNanos: { value: Effect.sync(nanos) }
+  })
+}
+
+/** Runs every segment of `total`, one every `everyMillis` of real time. */
+const steady = (total: number, everyMillis: number): Jobs.ScriptPayload => ({
+  total,
+  steps: Array.from({ length: total }, () => [
+    { _tag: "Sleep" as const, millis: everyMillis },
+    { _tag: "Done" as const, count: 1 }
+  ]).flat()
+})
+
+// Leases are a network concern kept on Redis's own clock: these tests run in real time, with short leases.
 describe("TaskRegistryRedis: leases", () => {
-  it.scoped(
-    "takes back the claim of a worker that stopped renewing it: PENDING while attempts remain, then FAILED",
+  it.live(
+    "takes back the claim of a worker that stopped renewing it within the lease plus a third: PENDING while attempts remain, then FAILED",
     () =>
       Effect.gen(function* () {
-        const shared = { TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_LEASE: "3", TASK_MAX_ATTEMPTS: "2" }
+        const lease = 1.2
+        const shared = { TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_LEASE: String(lease), TASK_MAX_ATTEMPTS: "2" }
         const survivor = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
         const registry = yield* Effect.provide(TaskRegistry, survivor.context)
         const task = yield* submit(Jobs.instant()).pipe(Effect.provide(survivor.context))
@@ -38,33 +78,48 @@ describe("TaskRegistryRedis: leases", () => {
           )
           expect(claim).toMatchObject({ value: { id: task.id, attempts: attempt } })
           yield* doomed.stop
-          // Within the lease nothing happens; past it, one reap interval (a third of the lease) at most.
-          yield* redisHarness.advance("2 seconds")
-          expect((yield* registry.get(task.id))._tag).toBe("PROCESSING")
-          for (let step = 0; step < 3; step++) yield* redisHarness.advance("1 second")
+          const stopped = Date.now()
           const after = yield* eventually(registry.get(task.id), (t) => t._tag !== "PROCESSING")
+          const took = (Date.now() - stopped) / 1000
+          // The lease plus a third, and the moment it takes to see it.
+          expect(took).toBeLessThan(lease * (4 / 3) + 0.5)
           if (attempt === 1) expect(after).toMatchObject({ _tag: "PENDING", attempts: 1 })
           else expect(after).toMatchObject({ _tag: "FAILED", error: WORKER_LOST })
         }
-        expect(yield* registry.stats).toMatchObject({ pending: 0, processing: 0, finished: 1 })
-      })
+      }).pipe(Effect.scoped),
+    30_000
   )
 
-  it.scoped("renews the claims of a live worker, however long its task runs", () =>
-    Effect.gen(function* () {
-      const shared = { TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_LEASE: "3" }
-      const worker = yield* process_({ ...shared, TASK_CONCURRENCY: "1" })
-      const watcher = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
-      const gate = newGate()
-      const task = yield* submit(Jobs.gated(gate)).pipe(Effect.provide(worker.context))
-      const running = yield* awaitStatus(task.id, "PROCESSING").pipe(Effect.provide(worker.context))
-      const registry = yield* Effect.provide(TaskRegistry, watcher.context)
-      // Ten leases long, a third of a lease at a time, reaped by both processes all along.
-      for (let step = 0; step < 30; step++) yield* redisHarness.advance("1 second")
-      expect(yield* registry.get(task.id)).toMatchObject({ _tag: "PROCESSING", version: running.version, attempts: 1 })
-      yield* Effect.flatMap(Gates, (g) => g.open(gate)).pipe(Effect.provide(worker.context))
-      yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(watcher.context))
-    })
+  it.live(
+    "a live worker keeps its claim while another process's clock runs 4 s or 60 s ahead or behind",
+    () =>
+      Effect.forEach(
+        [4_000, -4_000, 60_000, -60_000],
+        (offset) =>
+          Effect.gen(function* () {
+            const shared = { TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_LEASE: "1.2" }
+            // The worker keeps the wrong time; the other process reaps with the right one, all along.
+            const worker = yield* process_({ ...shared, TASK_CONCURRENCY: "1" }).pipe(
+              Effect.withClock(skewedClock(offset))
+            )
+            const reaper = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
+            const gate = newGate()
+            const task = yield* submit(Jobs.gated(gate)).pipe(Effect.provide(reaper.context))
+            const running = yield* awaitStatus(task.id, "PROCESSING").pipe(Effect.provide(reaper.context))
+            // Three leases long.
+            yield* Effect.sleep("3600 millis")
+            const registry = yield* Effect.provide(TaskRegistry, reaper.context)
+            expect(yield* registry.get(task.id), `offset ${offset}`).toMatchObject({
+              _tag: "PROCESSING",
+              version: running.version,
+              attempts: 1
+            })
+            yield* Effect.flatMap(Gates, (g) => g.open(gate)).pipe(Effect.provide(worker.context))
+            yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(reaper.context))
+          }).pipe(Effect.scoped),
+        { concurrency: "unbounded", discard: true }
+      ),
+    30_000
   )
 })
 
@@ -239,6 +294,51 @@ describe("TaskRegistryRedis: an unreachable Redis", () => {
       }).pipe(Effect.scoped, Effect.provide(logs), TestServices.provideLive)
     },
     30_000
+  )
+
+  it.live(
+    "a pause shorter than the lease fails no task: timed-out reports are retried and kept once, the claim holds",
+    () => {
+      const { layer: logs, lines } = logCapture()
+      return Effect.gen(function* () {
+        const redis = yield* ownRedis
+        yield* redis.start
+        // Longer than the 5 s after which a command counts as unanswered (so every call made meanwhile is retried),
+        // shorter than the lease.
+        const shared = { REDIS_URL: redis.url, TASK_REDIS_PREFIX: yield* sharedPrefix, TASK_LEASE: "8" }
+        yield* process_({ ...shared, TASK_CONCURRENCY: "1" })
+        const other = yield* process_({ ...shared, TASK_CONCURRENCY: "0" })
+        const task = yield* submit(steady(16, 400)).pipe(Effect.provide(other.context))
+        yield* awaitStatus(task.id, "PROCESSING").pipe(Effect.provide(other.context))
+        yield* Effect.sleep("1 second")
+        yield* Effect.promise(async () => {
+          const client = await createClient({ url: redis.url }).connect()
+          await client.sendCommand(["CLIENT", "PAUSE", "6000", "ALL"])
+          client.destroy()
+        })
+        // The test's own reads wait out the pause too.
+        const registry = yield* Effect.provide(TaskRegistry, other.context)
+        const read = registry
+          .get(task.id)
+          .pipe(
+            Effect.retry({ while: (e) => e._tag === "RegistryUnavailable", schedule: Schedule.spaced("100 millis") })
+          )
+        let done = yield* read
+        for (let i = 0; i < 300 && !Task.isFinished(done); i++) {
+          yield* Effect.sleep("100 millis")
+          done = yield* read
+        }
+        expect(done).toMatchObject({ _tag: "COMPLETED", errors: [] })
+        // Once: a claim taken back would have started again from the first segment, at a second attempt.
+        expect(done.version).toBe(1 + 1 + 16 + 1)
+        expect(done._tag === "COMPLETED" && done.completedSegments.map((segment) => segment.segmentId)).toEqual(
+          Array.from({ length: 16 }, (_, i) => `s${i}`)
+        )
+        expect(lines.some((l) => l.message.includes("Retrying until the task store answers"))).toBe(true)
+        expect(lines.filter((l) => l.message.includes("Took back"))).toEqual([])
+      }).pipe(Effect.scoped, Effect.provide(logs))
+    },
+    60_000
   )
 
   it.effect("a Redis test without Redis fails and says how to start one", () =>
