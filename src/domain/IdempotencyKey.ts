@@ -28,18 +28,32 @@ export const invalidKey = (key: string): string | undefined => {
 /** The message for an invalid key: the rule, then what is wrong with this one. */
 export const describeInvalid = (reason: string) => `must be ${RULE}; ${reason}`
 
-/** An idempotency key as a schema, for the HTTP header; its JSON Schema says the same rule as `invalidKey`. */
-export const IdempotencyKey = Schema.String.pipe(
-  Schema.filter((key) => {
-    const reason = invalidKey(key)
-    return reason === undefined ? true : describeInvalid(reason)
-  }),
-  Schema.annotations({
-    identifier: "IdempotencyKey",
-    description: `An idempotency key: ${RULE}`,
-    jsonSchema: { type: "string", minLength: 1, maxLength: MAX_LENGTH, pattern: "^[!-~]([ -~]*[!-~])?$" }
-  })
-)
+/** The rule as a JSON Schema: printable ASCII, the first and last not a space. */
+export const JSON_SCHEMA = {
+  type: "string",
+  minLength: 1,
+  maxLength: MAX_LENGTH,
+  pattern: "^[!-~]([ -~]*[!-~])?$"
+} as const
+
+/**
+ * An idempotency key as a schema, for a boundary that decodes one (the HTTP header); `say` words the message about a
+ * bad key from what is wrong with it, so that the boundary can name itself. Its JSON Schema says the same rule.
+ */
+export const schema = (say: (problem: string) => string = (problem) => problem) =>
+  Schema.String.pipe(
+    Schema.filter((key) => {
+      const reason = invalidKey(key)
+      return reason === undefined ? true : say(describeInvalid(reason))
+    }),
+    Schema.annotations({
+      identifier: "IdempotencyKey",
+      description: `An idempotency key: ${RULE}`,
+      jsonSchema: JSON_SCHEMA
+    })
+  )
+
+export const IdempotencyKey = schema()
 
 /**
  * What a store keeps of the submit that first used a key, for as long as that task's record or tombstone is held:
