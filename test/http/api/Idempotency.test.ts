@@ -1,7 +1,8 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { batch, get, pollUntil, postJson, send, serverLayer } from "../../support/http.js"
+import * as TestSynthesizer from "../../../src/layers/speech/TestSynthesizer.js"
+import { batch, del, get, pollUntil, postJson, send, serverLayer } from "../../support/http.js"
 
 /** POSTs `body` as JSON to /api/tasks with `Idempotency-Key: key`; answers status, headers and the raw text too. */
 const submitKeyed = (body: unknown, key: string) =>
@@ -90,5 +91,24 @@ describe("HTTP: Idempotency-Key on POST /api/tasks", () => {
       expect((yield* get("/api/tasks")).body.tasks).toEqual([])
       expect((yield* submitKeyed(batch(1), "~".repeat(255))).status).toBe(202)
     }).pipe(Effect.provide(serverLayer()))
+  )
+
+  // Not a key, but the same question for the other write a client may retry after a 503: the README says a retried
+  // cancel answers this, so that a client can tell that its first one was made.
+  it.live("a cancel retried after it was made answers 409 TaskAlreadyFinished, status CANCELLED", () =>
+    Effect.gen(function* () {
+      const task = yield* postJson("/api/tasks", batch(1))
+      yield* pollUntil(task.body.task_id, "PROCESSING")
+      const first = yield* del(`/api/tasks/${task.body.task_id}`)
+      expect(first.status).toBe(200)
+      expect(first.body.status).toBe("CANCELLED")
+      const retried = yield* del(`/api/tasks/${task.body.task_id}`)
+      expect(retried.status).toBe(409)
+      expect(retried.body).toMatchObject({
+        error: "TaskAlreadyFinished",
+        task_id: task.body.task_id,
+        status: "CANCELLED"
+      })
+    }).pipe(Effect.provide(serverLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
   )
 })
