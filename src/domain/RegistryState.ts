@@ -1,4 +1,6 @@
 import { Data, HashMap, Option, Order, RedBlackTree, Schema } from "effect"
+import * as ClaimLedger from "./ClaimLedger.js"
+import type { KeyEntry } from "./IdempotencyKey.js"
 import type { FinishedTask, Pending, Processing, Task } from "./Task.js"
 import { EpochMillis, FinishedStatus } from "./Task.js"
 import { TaskId } from "./TaskId.js"
@@ -40,6 +42,16 @@ export interface RegistryState {
     readonly nextSeq: number
     readonly capacity: number
   }
+  /**
+   * Idempotency keys, each naming the task its first submit made. A key is held exactly while its task's record or
+   * tombstone is, so keys are bounded as records are: eviction drops a key when it drops the last trace of its task.
+   */
+  readonly keys: {
+    readonly byKey: HashMap.HashMap<string, KeyEntry>
+    readonly keyOf: HashMap.HashMap<TaskId, string>
+  }
+  /** The live claims, by token: one per PROCESSING task, kept by every change that starts or ends a claim. */
+  readonly claims: HashMap.HashMap<string, ClaimLedger.ClaimLedger>
 }
 
 export interface Eviction {
@@ -57,7 +69,9 @@ export const empty = (options: { readonly tombstoneCapacity: number }): Registry
     order: RedBlackTree.empty(Order.number),
     nextSeq: 0,
     capacity: options.tombstoneCapacity
-  }
+  },
+  keys: { byKey: HashMap.empty(), keyOf: HashMap.empty() },
+  claims: HashMap.empty()
 })
 
 const activeWeightOf = (task: Task): number => (task._tag === "PENDING" || task._tag === "PROCESSING" ? task.weight : 0)
@@ -69,6 +83,19 @@ const reweigh = (state: RegistryState, task: Task): number =>
   activeWeightOf(task)
 
 const keyOf = (task: FinishedTask): FinishedKey => Data.tuple(task.completedAt, task.id)
+
+/** The live claims once `task` replaces its previous record: a claim starts and ends with its task's PROCESSING. */
+const reclaim = (state: RegistryState, task: Task): RegistryState["claims"] => {
+  const previous = Option.getOrUndefined(HashMap.get(state.tasks, task.id))
+  const before = previous?._tag === "PROCESSING" ? previous.claim : undefined
+  const after = task._tag === "PROCESSING" ? task.claim : undefined
+  if (before === after) return state.claims
+  let claims = state.claims
+  if (before !== undefined && Option.exists(HashMap.get(claims, before), (c) => c.taskId === task.id)) {
+    claims = HashMap.remove(claims, before)
+  }
+  return after === undefined ? claims : HashMap.set(claims, after, ClaimLedger.make(task.id))
+}
 
 export const finishedCount = (state: RegistryState): number => RedBlackTree.size(state.finished)
 
@@ -120,6 +147,7 @@ export const enqueue =
       ...state,
       tasks: HashMap.set(state.tasks, task.id, task),
       activeWeight: reweigh(state, task),
+      claims: reclaim(state, task),
       queue: {
         byKind: HashMap.set(byKind, task.kind, RedBlackTree.insert(queue, nextSeq, task.id)),
         seqOf: HashMap.set(seqOf, task.id, nextSeq),
@@ -148,6 +176,7 @@ export const putRunning =
     ...state,
     tasks: HashMap.set(state.tasks, task.id, task),
     activeWeight: reweigh(state, task),
+    claims: reclaim(state, task),
     queue: dequeue(state.queue, task)
   })
 
@@ -158,6 +187,7 @@ export const putFinished =
     ...state,
     tasks: HashMap.set(state.tasks, task.id, task),
     activeWeight: reweigh(state, task),
+    claims: reclaim(state, task),
     finished: RedBlackTree.insert(state.finished, keyOf(task), task),
     queue: dequeue(state.queue, task)
   })
@@ -187,13 +217,15 @@ export const tombstoneOf = (task: FinishedTask, now: number): Tombstone =>
     { disableValidation: true }
   )
 
+/** Tombstones for `evicted`, and the ids whose tombstones the ring dropped to make room. */
 const buryAll = (
   tombstones: RegistryState["tombstones"],
   evicted: ReadonlyArray<FinishedTask>,
   now: number
-): RegistryState["tombstones"] => {
-  if (tombstones.capacity === 0 || evicted.length === 0) return tombstones
+): readonly [RegistryState["tombstones"], ReadonlyArray<TaskId>] => {
+  if (tombstones.capacity === 0 || evicted.length === 0) return [tombstones, []]
   let { byId, nextSeq, order } = tombstones
+  const dropped: Array<TaskId> = []
   // Only the newest `capacity` of this batch can survive; skip the rest instead of inserting and dropping them.
   for (const task of evicted.slice(-tombstones.capacity)) {
     const stone = tombstoneOf(task, now)
@@ -207,8 +239,23 @@ const buryAll = (
     const [seq, id] = Option.getOrThrow(RedBlackTree.first(order))
     order = RedBlackTree.removeFirst(order, seq)
     byId = HashMap.remove(byId, id)
+    dropped.push(id)
   }
-  return { ...tombstones, byId, order, nextSeq }
+  return [{ ...tombstones, byId, order, nextSeq }, dropped]
+}
+
+/** Drops the keys of those of `ids` whose task has left no record and no tombstone in `state`. */
+const forgetKeys = (state: RegistryState, ids: Iterable<TaskId>): RegistryState["keys"] => {
+  let { byKey, keyOf } = state.keys
+  // The usual case, a registry whose clients send no keys, pays nothing here.
+  if (HashMap.isEmpty(keyOf)) return state.keys
+  for (const id of ids) {
+    const key = HashMap.get(keyOf, id)
+    if (Option.isNone(key) || HashMap.has(state.tasks, id) || HashMap.has(state.tombstones.byId, id)) continue
+    byKey = HashMap.remove(byKey, key.value)
+    keyOf = HashMap.remove(keyOf, id)
+  }
+  return { byKey, keyOf }
 }
 
 /** Evicts finished records oldest first while `shouldEvict` holds for the oldest; touches nothing else. */
@@ -229,7 +276,10 @@ const evictOldestWhile = (
     evicted.push(task)
   }
   if (evicted.length === 0) return { state, evicted }
-  return { state: { ...state, tasks, finished, tombstones: buryAll(state.tombstones, evicted, now) }, evicted }
+  const [tombstones, dropped] = buryAll(state.tombstones, evicted, now)
+  const next = { ...state, tasks, finished, tombstones }
+  const gone = [...evicted.map((task) => task.id), ...dropped]
+  return { state: { ...next, keys: forgetKeys(next, gone) }, evicted }
 }
 
 /**
@@ -259,3 +309,47 @@ export const evict =
     const byCap = enforceCap(now, policy.maxRetained)(byAge.state)
     return byCap.evicted.length === 0 ? byAge : { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
   }
+
+/** The task running under `token`, while that claim is live. */
+export const claimedBy =
+  (token: string) =>
+  (state: RegistryState): Option.Option<Processing> =>
+    HashMap.get(state.claims, token).pipe(
+      Option.flatMap((ledger) => HashMap.get(state.tasks, ledger.taskId)),
+      Option.filter((task): task is Processing => task._tag === "PROCESSING" && task.claim === token)
+    )
+
+/** Has report `n` under the live claim `token` been applied? */
+export const hasReported =
+  (token: string, n: number) =>
+  (state: RegistryState): boolean =>
+    Option.exists(HashMap.get(state.claims, token), ClaimLedger.hasApplied(n))
+
+/** Notes report `n` as applied under the live claim `token` (nothing if the claim is not live). */
+export const markReported =
+  (token: string, n: number) =>
+  (state: RegistryState): RegistryState =>
+    Option.match(HashMap.get(state.claims, token), {
+      onNone: () => state,
+      onSome: (ledger) => ({ ...state, claims: HashMap.set(state.claims, token, ClaimLedger.markApplied(n)(ledger)) })
+    })
+
+/** The entry of an idempotency key, while its task's record or tombstone is held. */
+export const keyed =
+  (key: string) =>
+  (state: RegistryState): Option.Option<KeyEntry> =>
+    HashMap.get(state.keys.byKey, key)
+
+/** Holds `key` as naming the task of `entry` (whose record the same step stores). */
+export const remember =
+  (key: string, entry: KeyEntry) =>
+  (state: RegistryState): RegistryState => ({
+    ...state,
+    keys: {
+      byKey: HashMap.set(state.keys.byKey, key, entry),
+      keyOf: HashMap.set(state.keys.keyOf, entry.taskId, key)
+    }
+  })
+
+/** Keys held: never more than records and tombstones held. */
+export const keyCount = (state: RegistryState): number => HashMap.size(state.keys.byKey)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, HashMap, Option, RedBlackTree } from "effect"
 import type { RunOutcome } from "../../src/domain/Outcome.js"
 import { settle } from "../../src/domain/Outcome.js"
+import { entryOf } from "../../src/domain/IdempotencyKey.js"
 import * as State from "../../src/domain/RegistryState.js"
 import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
@@ -187,7 +188,12 @@ describe("the pending queue", () => {
 })
 
 const operation = fc.oneof(
-  fc.record({ op: fc.constant("submit" as const), kind: fc.constantFrom("a", "b"), weight: fc.nat(9) }),
+  fc.record({
+    op: fc.constant("submit" as const),
+    kind: fc.constantFrom("a", "b"),
+    weight: fc.nat(9),
+    keyed: fc.boolean()
+  }),
   fc.record({ op: fc.constant("claim" as const), kinds: fc.subarray(["a", "b"]) }),
   fc.record({ op: fc.constant("cancel" as const), pick: fc.nat() }),
   fc.record({
@@ -205,10 +211,11 @@ const operation = fc.oneof(
 
 describe("the registry state as a model", () => {
   it.prop(
-    "keeps its queue, its finished index and its active weight in agreement with its records, whatever happens",
-    [fc.array(operation, { maxLength: 80 })],
-    ([operations]) => {
-      let state = State.empty({ tombstoneCapacity: 3 })
+    "keeps its queue, its finished index, its active weight, its claims and its keys in agreement with its records",
+    [fc.array(operation, { maxLength: 80 }), fc.nat(3)],
+    ([operations, tombstoneCapacity]) => {
+      let state = State.empty({ tombstoneCapacity })
+      const keyOf = new Map<TaskId, string>()
       const ids: Array<TaskId> = []
       const pick = (n: number) =>
         ids.length === 0 ? undefined : Option.getOrUndefined(State.lookup(ids[n % ids.length]!)(state))
@@ -220,9 +227,12 @@ describe("the registry state as a model", () => {
           case "submit": {
             const id = TaskId.make(`00000000-0000-4000-8000-${String(ids.length).padStart(12, "0")}`)
             ids.push(id)
-            state = State.enqueue(
-              Task.pending({ id, kind: o.kind, payload: null, total: 2, weight: o.weight, createdAt: now })
-            )(state)
+            const task = Task.pending({ id, kind: o.kind, payload: null, total: 2, weight: o.weight, createdAt: now })
+            state = State.enqueue(task)(state)
+            if (o.keyed) {
+              keyOf.set(id, `key ${id}`)
+              state = State.remember(`key ${id}`, entryOf(task, "fingerprint"))(state)
+            }
             break
           }
           case "claim":
@@ -249,6 +259,19 @@ describe("the registry state as a model", () => {
         for (const [, queue] of state.queue.byKind) queued += RedBlackTree.size(queue)
         expect(queued).toBe(State.pendingCount(state))
         expect(indexAgrees(state)).toBe(true)
+        // A claim is live exactly while its task is PROCESSING under it.
+        const running = records.filter((t): t is Task.Processing => t._tag === "PROCESSING")
+        expect(HashMap.size(state.claims)).toBe(running.length)
+        for (const t of running)
+          expect(Option.map(State.claimedBy(t.claim)(state), (c) => c.id)).toEqual(Option.some(t.id))
+        // A key is held exactly while its task's record or tombstone is: never more keys than records and tombstones.
+        expect(State.keyCount(state)).toBeLessThanOrEqual(
+          HashMap.size(state.tasks) + HashMap.size(state.tombstones.byId)
+        )
+        for (const [id, key] of keyOf) {
+          const held = HashMap.has(state.tasks, id) || HashMap.has(state.tombstones.byId, id)
+          expect(Option.map(State.keyed(key)(state), (e) => e.taskId)).toEqual(held ? Option.some(id) : Option.none())
+        }
       })
     },
     { fastCheck: { numRuns: 500 } }

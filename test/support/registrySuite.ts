@@ -1,6 +1,8 @@
 import { describe } from "@effect/vitest"
 import type { RegistryHarness } from "./registry.js"
+import { claimsSuite } from "./suite/claims.js"
 import { evictionSuite } from "./suite/eviction.js"
+import { idempotencySuite } from "./suite/idempotency.js"
 import { idsSuite } from "./suite/ids.js"
 import { interruptionSuite } from "./suite/interruption.js"
 import { lifecycleSuite } from "./suite/lifecycle.js"
@@ -17,4 +19,6 @@ export const registrySuite = (name: string, harness: RegistryHarness) =>
     lifecycleSuite(harness)
     watchSuite(harness)
     interruptionSuite(harness)
+    claimsSuite(harness)
+    idempotencySuite(harness)
   })

@@ -44,6 +44,8 @@ export const newGate = (label = "gate") => `${label}-${++gateCount}`
 const Step = Schema.Union(
   /** Reports the next `count` segments done. */
   Schema.TaggedStruct("Done", { count: Schema.Int }),
+  /** Reports `fibers` × `each` segments done from `fibers` parallel fibers, `each` in turn on each of them. */
+  Schema.TaggedStruct("DoneInParallel", { fibers: Schema.Int, each: Schema.Int }),
   /** Reports the next `count` segments failed. */
   Schema.TaggedStruct("SegmentFailed", { count: Schema.Int }),
   /** Sleeps on the clock (a `TestClock` in tests). */
@@ -76,6 +78,10 @@ export const Script = TaskKind.make({ name: "test.script", payload: ScriptPayloa
 const segment = (i: number) =>
   new CompletedSegment({ segmentId: `s${i}`, audioUrl: `/audio/t/s${i}.wav`, durationSeconds: 1 })
 
+/** The segment that fiber `f` of a `DoneInParallel` step reports `i`th. */
+export const parallelSegment = (f: number, i: number) =>
+  new CompletedSegment({ segmentId: `p${f}-${i}`, audioUrl: `/audio/t/p${f}-${i}.wav`, durationSeconds: 1 })
+
 /** Runs a script, reporting segments `s0`, `s1`, … in order. */
 export const ScriptHandler = TaskHandler.layer(
   Script,
@@ -88,6 +94,17 @@ export const ScriptHandler = TaskHandler.layer(
           switch (step._tag) {
             case "Done":
               for (let i = 0; i < step.count; i++) yield* progress.segmentDone(segment(next++))
+              break
+            case "DoneInParallel":
+              yield* Effect.forEach(
+                Array.from({ length: step.fibers }, (_, f) => f),
+                (f) =>
+                  Effect.forEach(
+                    Array.from({ length: step.each }, (_, i) => i),
+                    (i) => progress.segmentDone(parallelSegment(f, i))
+                  ),
+                { concurrency: "unbounded", discard: true }
+              )
               break
             case "SegmentFailed":
               for (let i = 0; i < step.count; i++) {
@@ -145,6 +162,12 @@ export const gated = (gate: string, total = 1): ScriptPayload => ({
 /** Runs until interrupted; opens `interrupted` when the interruption reaches it. */
 export const endless = (interrupted: string): ScriptPayload => ({ total: 1, steps: [{ _tag: "Never" }], interrupted })
 
+/** Reports `fibers` × `each` segments from parallel fibers. */
+export const parallel = (fibers: number, each: number): ScriptPayload => ({
+  total: fibers * each,
+  steps: [{ _tag: "DoneInParallel", fibers, each }]
+})
+
 /** Every segment fails. */
 export const allSegmentsFail = (total: number): ScriptPayload => ({
   total,
@@ -169,3 +192,7 @@ export const selfInterrupting: ScriptPayload = { total: 1, steps: [{ _tag: "Inte
 /** Submits a script task to the registry in context. */
 export const submit = (payload: ScriptPayload) =>
   Effect.flatMap(TaskRegistry, (registry) => registry.submit(Script, payload))
+
+/** Submits a script task under an idempotency key. */
+export const submitKeyed = (payload: ScriptPayload, idempotencyKey: string) =>
+  Effect.flatMap(TaskRegistry, (registry) => registry.submit(Script, payload, { idempotencyKey }))

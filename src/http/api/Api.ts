@@ -2,8 +2,10 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { Schema } from "effect"
 import { TaskStatus } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
+import * as IdempotencyKey from "../../domain/IdempotencyKey.js"
 import {
   AudioNotFoundJson,
+  IdempotencyKeyReusedJson,
   InternalErrorJson,
   InvalidRequestJson,
   PayloadTooLargeJson,
@@ -45,16 +47,33 @@ const ListParams = Schema.Struct({
   )
 })
 
+const SubmitHeaders = Schema.Struct({
+  "idempotency-key": Schema.optionalWith(
+    IdempotencyKey.schema((problem) => `the Idempotency-Key header ${problem}`).annotations({
+      jsonSchema: {
+        ...IdempotencyKey.JSON_SCHEMA,
+        description:
+          "Makes the submit safe to retry: while the task's record or tombstone is held, a submit with the same key " +
+          "and body answers that task again (202, the body of the first answer), and one with another body is a 422. " +
+          `${IdempotencyKey.RULE}.`
+      }
+    }),
+    { exact: true }
+  )
+})
+
 export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
     HttpApiEndpoint.post("submit", "/api/tasks")
       .setPayload(submitRequest(() => true))
+      .setHeaders(SubmitHeaders)
       .middleware(JsonBody)
       .addSuccess(TaskStatusJson, { status: 202 })
       .addError(PayloadTooLargeJson)
       .addError(RegistryFullJson)
       .addError(RegistryBusyJson)
       .addError(TaskTooLargeJson)
+      .addError(IdempotencyKeyReusedJson)
       .annotate(OpenApi.Summary, "Submit a batch of segments to narrate; answers at once with the PENDING task")
   )
   .add(

@@ -1,5 +1,6 @@
 import { DateTime, Schema } from "effect"
 import {
+  IdempotencyKeyReused,
   RegistryBusy,
   RegistryFull,
   RegistryUnavailable,
@@ -49,6 +50,13 @@ export const TaskNoLongerHeldJson = WireError.make(TaskNoLongerHeld, {
 export const TaskAlreadyFinishedJson = WireError.make(TaskAlreadyFinished, {
   status: 409,
   description: "A finished task cannot be cancelled"
+})
+
+export const IdempotencyKeyReusedJson = WireError.make(IdempotencyKeyReused, {
+  status: 422,
+  description:
+    "This `Idempotency-Key` was already used, with another body, for the task `task_id` (while that task's record " +
+    "or tombstone is held); nothing was stored. Use a new key for a new task"
 })
 
 export const RegistryFullJson = WireError.make(RegistryFull, {

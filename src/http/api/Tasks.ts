@@ -22,14 +22,16 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
     return (
       handlers
         // Raw, so that the body is read here: with a size limit, and with a 400 that says what is wrong with it.
-        .handleRaw("submit", ({ request }) =>
+        // The key's header is checked where the API declares it. A repeat answers the record as first stored, so its
+        // body is the first answer's, byte for byte.
+        .handleRaw("submit", ({ headers, request }) =>
           readJson(request).pipe(
             Effect.flatMap((body) => Effect.mapError(decodeSubmit(body), InvalidRequest.fromParseError)),
-            Effect.flatMap((payload) => registry.submit(Narration, payload)),
+            Effect.flatMap((payload) =>
+              registry.submit(Narration, payload, { idempotencyKey: headers["idempotency-key"] })
+            ),
             // The wire schema already checked everything the payload schema checks.
             Effect.catchTag("InvalidPayload", (e) => Effect.fail(InvalidRequest.body(e.message))),
-            // No key is passed yet, so none can have been reused.
-            Effect.catchTag("IdempotencyKeyReused", Effect.die),
             Effect.map((task) => statusBody(task, 202))
           )
         )

@@ -1,11 +1,14 @@
 import { Clock, Effect, Option, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { InvalidPayload, TaskExpired, TaskNoLongerHeld, TaskNotFound, TaskTooLarge } from "../../domain/Errors.js"
+import { describeInvalid, invalidKey } from "../../domain/IdempotencyKey.js"
 import type { Tombstone } from "../../domain/RegistryState.js"
 import * as Task from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskKind } from "../../domain/TaskKind.js"
 import { invalidName, weightOf } from "../../domain/TaskKind.js"
 import type { TaskIds } from "../../services/TaskIds.js"
+import type { SubmitOptions } from "../../services/TaskRegistry.js"
 
 // What every store answers and logs the same way.
 
@@ -63,3 +66,28 @@ export const pendingTask = <Name extends string, A, I>(
     const now = yield* Clock.currentTimeMillis
     return Task.pending({ id: yield* ids.make(now), kind: kind.name, payload: encoded, total, weight, createdAt: now })
   })
+
+/**
+ * What tells a repeated submit from a reuse of its key: the SHA-256, in hex, of the kind's name, a newline, and the
+ * payload as its kind encodes it, in JSON. Every store computes it the same way, so that a key means the same task
+ * whichever process a retry reaches.
+ */
+export const fingerprintOf = (kindName: string, encodedPayload: unknown): string =>
+  createHash("sha256")
+    .update(`${kindName}\n${JSON.stringify(encodedPayload)}`)
+    .digest("hex")
+
+/**
+ * The idempotency key of a submit, if it has one. A key that breaks the rule is the caller's bug, not a state of
+ * the registry, so it is a defect with a message that says what is wrong (HTTP checks its header before this).
+ */
+export const idempotencyKeyOf = (options: SubmitOptions | undefined): Effect.Effect<string | undefined> => {
+  const key = options?.idempotencyKey
+  if (key === undefined) return Effect.succeed(undefined)
+  const reason = invalidKey(key)
+  return reason === undefined
+    ? Effect.succeed(key)
+    : Effect.dieMessage(`Invalid idempotency key ${JSON.stringify(shortened(key))}: it ${describeInvalid(reason)}`)
+}
+
+const shortened = (key: string) => (key.length > 80 ? `${key.slice(0, 80)}…` : key)

@@ -15,7 +15,8 @@ import {
   Ref,
   Stream
 } from "effect"
-import { RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../../domain/Errors.js"
+import { IdempotencyKeyReused, RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../../domain/Errors.js"
+import { entryOf, firstStored } from "../../domain/IdempotencyKey.js"
 import type { ProgressReport, RunOutcome } from "../../domain/Outcome.js"
 import { applyReport, settle } from "../../domain/Outcome.js"
 import * as State from "../../domain/RegistryState.js"
@@ -27,10 +28,10 @@ import { RegistryConfig } from "../../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../../services/RegistryConfig.js"
 import { TaskIds } from "../../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../../services/TaskQueue.js"
-import type { ListFilter, RegistryEvent } from "../../services/TaskRegistry.js"
+import type { ListFilter, RegistryEvent, SubmitOptions } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import type { NotHeld } from "./RegistryCommon.js"
-import { logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
+import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
 import * as WatchChannels from "./WatchChannels.js"
@@ -42,6 +43,9 @@ const newestFirst: Order.Order<Task.Task> = Order.combine(
 
 /** Is `claim` still the task's current claim? */
 const holds = (claim: Task.Processing) => (task: Task.Task) => task._tag === "PROCESSING" && task.claim === claim.claim
+
+/** Why a submit was not accepted, as the step that decides it answers. */
+type Refused = RegistryFull | RegistryBusy | IdempotencyKeyReused
 
 /** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
 type Step<A> = readonly [A, State.RegistryState, Task.Task?]
@@ -143,24 +147,41 @@ export const make = Effect.gen(function* () {
         : Effect.succeed(s)
     )
 
-  const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A) =>
+  const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A, options?: SubmitOptions) =>
     Effect.gen(function* () {
+      const key = yield* idempotencyKeyOf(options)
       const task = yield* pendingTask(ids, config.maxPendingWork, kind, payload)
       const { createdAt: now, weight } = task
-      const refused = yield* modify(now, (s): Step<Option.Option<RegistryFull | RegistryBusy>> =>
-        State.activeCount(s) >= config.maxPending
-          ? [Option.some(new RegistryFull({ maxPending: config.maxPending })), s]
-          : s.activeWeight + weight > config.maxPendingWork
-            ? [
-                Option.some(
-                  new RegistryBusy({ weight, pendingWeight: s.activeWeight, maxPendingWeight: config.maxPendingWork })
-                ),
-                s
-              ]
-            : [Option.none(), State.enqueue(task)(s), task]
-      )
-      if (Option.isSome(refused)) return yield* refused.value
-      return task
+      const keyed = key === undefined ? undefined : { key, fingerprint: fingerprintOf(kind.name, task.payload) }
+      // The key is looked up in the same step as the insert, so that concurrent repeats make one task.
+      const answer = yield* modify(now, (s): Step<Either.Either<Task.Pending, Refused>> => {
+        const earlier = keyed === undefined ? Option.none() : State.keyed(keyed.key)(s)
+        if (keyed !== undefined && Option.isSome(earlier)) {
+          const entry = earlier.value
+          // A repeat is answered as the first submit was, without a second task or another admission check.
+          return entry.fingerprint === keyed.fingerprint
+            ? [Either.right(firstStored(entry, kind.name, task.payload)), s]
+            : [Either.left(new IdempotencyKeyReused({ idempotencyKey: keyed.key, taskId: entry.taskId })), s]
+        }
+        if (State.activeCount(s) >= config.maxPending) {
+          return [Either.left(new RegistryFull({ maxPending: config.maxPending })), s]
+        }
+        if (s.activeWeight + weight > config.maxPendingWork) {
+          const busy = new RegistryBusy({
+            weight,
+            pendingWeight: s.activeWeight,
+            maxPendingWeight: config.maxPendingWork
+          })
+          return [Either.left(busy), s]
+        }
+        const stored = State.enqueue(task)(s)
+        return [
+          Either.right(task),
+          keyed === undefined ? stored : State.remember(keyed.key, entryOf(task, keyed.fingerprint))(stored),
+          task
+        ]
+      })
+      return yield* answer
     })
 
   const get = (id: TaskId) =>
@@ -214,34 +235,50 @@ export const make = Effect.gen(function* () {
     }
   })
 
-  // In memory a call always answers, so a claim is never retried and a report never applied twice.
+  // A call to the in-memory store always answers, but the queue's contract lets a caller retry, so it is honoured
+  // here as on every store: a claim retried with its token answers the task it holds, a report retried with its
+  // number is applied once. What that takes lives with each claim in the state, and goes when the claim ends.
   const claim = (kinds: ReadonlyArray<string>, token: string) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      return yield* modify(now, (s): Step<Option.Option<Task.Processing>> =>
-        Option.match(State.nextPending(kinds)(s), {
+      return yield* modify(now, (s): Step<Option.Option<Task.Processing>> => {
+        const held = State.claimedBy(token)(s)
+        if (Option.isSome(held)) return [held, s]
+        return Option.match(State.nextPending(kinds)(s), {
           onNone: () => [Option.none(), s],
           onSome: (pending) => {
             const started = Either.getOrThrow(Task.start(now, token)(pending))
             return [Option.some(started), State.putRunning(started)(s), started]
           }
         })
-      )
+      })
     })
 
-  /** Moves a claimed task on, if the claim still holds; a move the task cannot make is logged and ignored. */
+  /**
+   * Moves a claimed task on, if the claim still holds and, for a numbered report, that report has not been applied
+   * yet; a move the task cannot make is logged and ignored.
+   */
   const moveClaimed = (
     claimed: Task.Processing,
-    move: (now: number) => (task: Task.Task) => Either.Either<Task.Task, InvalidTransition>
+    move: (now: number) => (task: Task.Task) => Either.Either<Task.Task, InvalidTransition>,
+    n?: number
   ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const result = yield* modify(now, (s): Step<Either.Either<Option.Option<InvalidTransition>, ClaimLost>> => {
         const found = Option.filter(State.lookup(claimed.id)(s), holds(claimed))
         if (Option.isNone(found)) return [Either.left(new ClaimLost({ taskId: claimed.id })), s]
+        if (n !== undefined && State.hasReported(claimed.claim, n)(s)) return [Either.right(Option.none()), s]
         return Either.match(move(now)(found.value), {
           onLeft: (refused) => [Either.right(Option.some(refused)), s],
-          onRight: (task) => [Either.right(Option.none()), State.put(task)(s), task]
+          onRight: (task) => {
+            const moved = State.put(task)(s)
+            return [
+              Either.right(Option.none()),
+              n === undefined ? moved : State.markReported(claimed.claim, n)(moved),
+              task
+            ]
+          }
         })
       })
       const refused = yield* result
@@ -252,8 +289,10 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  const report = (claimed: Task.Processing, _n: number, progress: ProgressReport) =>
-    moveClaimed(claimed, () => applyReport(progress))
+  const report = (claimed: Task.Processing, n: number, progress: ProgressReport) =>
+    Number.isSafeInteger(n) && n >= 1
+      ? moveClaimed(claimed, () => applyReport(progress), n)
+      : Effect.dieMessage(`A report is numbered from 1 under its claim, not ${n}`)
 
   const finish = (claimed: Task.Processing, outcome: RunOutcome) => moveClaimed(claimed, (now) => settle(outcome, now))
 

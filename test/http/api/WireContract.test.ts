@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, Option, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import {
+  IdempotencyKeyReused,
   RegistryBusy,
   RegistryFull,
   RegistryUnavailable,
@@ -44,6 +45,7 @@ const samples: ReadonlyArray<unknown> = [
   new RegistryBusy({ weight: 40, pendingWeight: 249_990, maxPendingWeight: 250_000 }),
   new TaskTooLarge({ weight: 300_000, maxPendingWeight: 250_000 }),
   new RegistryUnavailable({ message: "The task store cannot be reached" }),
+  new IdempotencyKeyReused({ idempotencyKey: "order-1234", taskId }),
   new AudioNotFound({ taskId: "t", segmentId: "s1" }),
   InvalidRequest.fromIssues([
     { _tag: "Type", path: ["segments", 0, "text"], message: "must be 1 to 5000 characters" },
