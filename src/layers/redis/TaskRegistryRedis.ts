@@ -1,6 +1,5 @@
 import type { ConfigError } from "effect"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, PubSub, Queue, Schedule, Stream } from "effect"
-import { createHash } from "node:crypto"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import {
   IdempotencyKeyReused,
@@ -28,7 +27,8 @@ import * as Connection from "./Connection.js"
 import { EVICTION_LIMIT } from "./Scripts.js"
 import * as Stored from "./Stored.js"
 import type { NotHeld } from "../registry/RegistryCommon.js"
-import { logEvicted, notHeld, pendingTask } from "../registry/RegistryCommon.js"
+import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "../registry/RegistryCommon.js"
+import { firstStored } from "../../domain/IdempotencyKey.js"
 import * as Sweeper from "../registry/Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
 import * as WatchChannels from "../registry/WatchChannels.js"
@@ -79,10 +79,6 @@ const POLICY = [
   ["maxPending", "TASK_MAX_PENDING", String],
   ["maxWork", "TASK_MAX_PENDING_WORK", String]
 ] as const
-
-/** What an idempotency key stands for: the kind and the payload as encoded, so that a repeat can be told apart. */
-export const fingerprintOf = (kind: string, payloadJson: string) =>
-  createHash("sha256").update(kind).update("\n").update(payloadJson).digest("hex")
 
 /**
  * The Redis store: every record in Redis under one key prefix, every change one Lua script that changes only what
@@ -221,12 +217,12 @@ export const make = Effect.gen(function* () {
 
   const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A, options?: SubmitOptions) =>
     Effect.gen(function* () {
-      const key = options?.idempotencyKey
+      const key = yield* idempotencyKeyOf(options)
       // The registry's stored policy says how much work is too much: the script refuses it.
       const task = yield* pendingTask(ids, Number.MAX_SAFE_INTEGER, kind, payload)
       const { total, weight } = task
       const json = JSON.stringify(task.payload) ?? "null"
-      const fingerprint = key === undefined ? "" : fingerprintOf(task.kind, json)
+      const fingerprint = key === undefined ? "" : fingerprintOf(task.kind, task.payload)
       const answer = yield* runEvicting("submit", [
         task.id,
         task.kind,
@@ -251,15 +247,15 @@ export const make = Effect.gen(function* () {
           return yield* new TaskTooLarge({ weight, maxPendingWeight: Number(answer[2]) })
         case "same": {
           // The task the key was first used for, as it was first stored.
-          const [, id, first, firstWeight, createdAt] = String(answer[2]).split(" ")
-          return Task.pending({
-            id: TaskIdSchema.make(id!, { disableValidation: true }),
-            kind: task.kind,
-            payload: task.payload,
+          const [stored, id, first, firstWeight, createdAt] = String(answer[2]).split(" ")
+          const entry = {
+            taskId: TaskIdSchema.make(id!, { disableValidation: true }),
+            fingerprint: stored!,
             total: Number(first),
             weight: Number(firstWeight),
             createdAt: Number(createdAt)
-          })
+          }
+          return firstStored(entry, task.kind, task.payload)
         }
         case "reused":
           return yield* new IdempotencyKeyReused({
