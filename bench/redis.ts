@@ -10,6 +10,7 @@ import * as Task from "../src/domain/Task.js"
 import { TaskId } from "../src/domain/TaskId.js"
 import * as Stored from "../src/layers/redis/Stored.js"
 import { TaskRegistry } from "../src/services/TaskRegistry.js"
+import { lifecycle } from "./redisLifecycle.js"
 import type { Client } from "./redisSupport.js"
 import {
   benchPrefix,
@@ -180,8 +181,10 @@ const memoryPerRecord = async (count: number) => {
   const name = `bench-memory-${randomUUID().slice(0, 8)}`
   const connection = bullConnection()
   const queue = new Queue(name, { connection })
+  // BullMQ does not close a connection it was given: left open, this one kept the process alive after the benchmarks.
+  const workerConnection = bullConnection()
   const worker = new Worker(name, async (job) => segmentOf(job.id ?? ""), {
-    connection: bullConnection(),
+    connection: workerConnection,
     concurrency: 4
   })
   await queue.addBulk(Array.from({ length: count }, () => ({ name: "echo", data: PAYLOAD })))
@@ -200,6 +203,7 @@ const memoryPerRecord = async (count: number) => {
   await queue.obliterate({ force: true })
   await queue.close()
   connection.disconnect()
+  workerConnection.disconnect()
   return { ours, bull }
 }
 
@@ -315,4 +319,6 @@ export const redis = async (mode: Mode) => {
       ["2", Math.round(two).toLocaleString("en"), ratio(two, one)]
     ]
   )
+
+  await lifecycle(mode)
 }
