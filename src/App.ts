@@ -46,9 +46,11 @@ const registryLayer = Layer.unwrapEffect(
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
-  const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layerConfig)
+  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written.
+  const store = AudioRetention.layerConfig.pipe(Layer.provide(AudioStoreFs.layerConfig))
+  const audio = Layer.mergeAll(synthesizer, store)
   const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
-  return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(
+  return Layer.mergeAll(workers, RegistryMetrics.layer).pipe(
     Layer.provideMerge(audio),
     Layer.provideMerge(registryLayer),
     Layer.provide(NodeContext.layer)
