@@ -2,6 +2,7 @@ import { DateTime, Option, Schema } from "effect"
 import { SEGMENT_ID } from "../../domain/Segment.js"
 import { progress, TaskStatus } from "../../domain/Task.js"
 import type { Task } from "../../domain/Task.js"
+import { registryDefaults } from "../../services/Settings.js"
 
 // The JSON the API speaks (snake_case) and its one mapping onto the camelCase domain.
 
@@ -31,17 +32,30 @@ const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
 }
 
 /**
+ * Every limit a batch meets, in one sentence: the README says the same, and the 413 for a batch over the work limit
+ * names it. The work limit is a setting; its default is what this says, so that a batch this describes is accepted
+ * by a server with the defaults and nothing else running.
+ */
+export const BATCH_LIMITS =
+  "1 to 500 segments, each text 1 to 5000 characters, and at most TASK_MAX_PENDING_WORK characters in all " +
+  `(${registryDefaults.maxPendingWork.toLocaleString("en-US")} by default; more is a 413 TaskTooLarge), ` +
+  "in a request body of at most 2 MiB"
+
+/**
  * The submit body, decoding to the `NarrationPayload` that a narration task carries. `isVoice` says which
  * voices the engine has; the API description is built with one that accepts any, the handler with the engine's
  * list. Unknown fields are refused and every problem is reported, not just the first.
  */
 export const submitRequest = (isVoice: (voice: string) => boolean) =>
   Schema.Struct({
-    segments: Schema.Array(SegmentInput).pipe(
-      Schema.minItems(1, { message: () => "must hold at least 1 segment" }),
-      Schema.maxItems(500, { message: () => "must hold at most 500 segments" }),
-      Schema.filter(uniqueIds)
-    ),
+    segments: Schema.Array(SegmentInput)
+      .pipe(
+        Schema.minItems(1, { message: () => "must hold at least 1 segment" }),
+        // Described here: the OpenAPI document shows the refinements that have a JSON Schema form, and this one does.
+        Schema.maxItems(500, { message: () => "must hold at most 500 segments", description: BATCH_LIMITS }),
+        Schema.filter(uniqueIds)
+      )
+      .annotations({ description: BATCH_LIMITS }),
     voice: Schema.optionalWith(
       Schema.String.pipe(Schema.filter((v) => isVoice(v) || `unknown voice "${v}"; GET /api/voices lists them`)),
       { exact: true }
