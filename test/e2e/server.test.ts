@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { get as httpGet } from "node:http"
+import { createServer, get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
@@ -257,4 +257,23 @@ describe("the server process: start-up, slow clients, shutdown", () => {
       child.kill("SIGKILL")
     }
   }, 60_000)
+
+  it("says in one line, without a stack trace, that the port is in use, and exits 1", async () => {
+    const port = await freePort()
+    const holder = createServer().listen(port, "127.0.0.1")
+    await once(holder, "listening")
+    const { child, log, exited } = spawnServer(port)
+    try {
+      const exit = await Promise.race([exited, sleep(60_000).then(() => undefined)])
+      expect(exit, `no exit; output:\n${log.text}`).toEqual([1, null])
+      expect(log.text).toContain(
+        `Cannot listen on 127.0.0.1:${port}: the port is in use; stop what listens there or set PORT`
+      )
+      expect(log.text).not.toMatch(/^\s+at /m)
+      expect(log.text).not.toContain("ServeError")
+    } finally {
+      child.kill("SIGKILL")
+      holder.close()
+    }
+  }, 90_000)
 })
