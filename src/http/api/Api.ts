@@ -20,9 +20,25 @@ import {
 import { JsonBody } from "./ContentType.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
 
+/**
+ * A task id in the path, in either case: UUIDs are case-insensitive (RFC 9562), and ids are issued and stored in lower
+ * case, so an id is looked up in lower case whatever case it was sent in.
+ */
 const taskId = HttpApiSchema.param(
   "task_id",
-  TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" })
+  Schema.transform(
+    Schema.String,
+    TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" }),
+    { strict: true, decode: (id) => id.toLowerCase(), encode: (id) => id }
+  ).annotations({
+    // What a client may send: the JSON Schema of the id before it is put in lower case.
+    jsonSchema: {
+      type: "string",
+      description: "The task's id, a UUID",
+      format: "uuid",
+      pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    }
+  })
 )
 
 const ListParams = Schema.Struct({
