@@ -1,5 +1,6 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { readFileSync } from "node:fs"
 import { TaskStatus } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import {
@@ -182,6 +183,14 @@ export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("voices", "/api/voices").addSuccess(VoicesJson)) {}
 
 /** The whole HTTP API; errors every endpoint can answer are declared once here. */
+/**
+ * The version the OpenAPI document states: the package's own, read from its package.json (beside `src/` and `dist/`
+ * alike, and in an installed package), so that the two cannot disagree.
+ */
+const packageVersion: string = Schema.decodeUnknownSync(Schema.parseJson(Schema.Struct({ version: Schema.String })))(
+  readFileSync(new URL("../../../package.json", import.meta.url), "utf8")
+).version
+
 export class Api extends HttpApi.make("storyflow-tasks")
   .add(TasksApi)
   .add(EventsApi)
@@ -192,4 +201,5 @@ export class Api extends HttpApi.make("storyflow-tasks")
   .addError(RouteNotFoundJson)
   .addError(InternalErrorJson)
   .annotate(OpenApi.Title, "StoryFlow Tasks")
+  .annotate(OpenApi.Version, packageVersion)
   .annotate(OpenApi.Description, "Background narration tasks: submit a batch of segments, poll, download audio.") {}
