@@ -1,4 +1,5 @@
-import { DateTime, Option, Schema } from "effect"
+import type { ParseResult } from "effect"
+import { DateTime, Option, Predicate, Schema } from "effect"
 import { SEGMENT_ID } from "../../domain/Segment.js"
 import { progress, TaskStatus } from "../../domain/Task.js"
 import type { Task } from "../../domain/Task.js"
@@ -24,11 +25,31 @@ const SegmentInput = Schema.Struct({
   text: SegmentText
 })
 
-const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
+/** What is wrong with these segment ids, if some are repeated. */
+const repeatedIds = (ids: Iterable<string>): string | undefined => {
   const seen = new Set<string>()
   const repeated = new Set<string>()
-  for (const { segmentId } of segments) (seen.has(segmentId) ? repeated : seen).add(segmentId)
-  return repeated.size === 0 || `segment_id must be unique within a request; repeated: ${[...repeated].join(", ")}`
+  for (const id of ids) (seen.has(id) ? repeated : seen).add(id)
+  return repeated.size === 0
+    ? undefined
+    : `segment_id must be unique within a request; repeated: ${[...repeated].join(", ")}`
+}
+
+const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) =>
+  repeatedIds(segments.map((s) => s.segmentId)) ?? true
+
+/**
+ * Repeated segment ids in a submit body as sent. The schema checks them only once every segment is valid (a check of
+ * the whole array runs after its items decode), so a body with a malformed segment would not be told of them too;
+ * this finds them in the raw body, for the 400 to list beside the rest.
+ */
+export const repeatedSegmentIds = (body: unknown): ParseResult.ArrayFormatterIssue | undefined => {
+  if (!Predicate.hasProperty(body, "segments") || !Array.isArray(body.segments)) return undefined
+  const ids = body.segments.flatMap((segment: unknown) =>
+    Predicate.hasProperty(segment, "segment_id") && typeof segment.segment_id === "string" ? [segment.segment_id] : []
+  )
+  const message = repeatedIds(ids)
+  return message === undefined ? undefined : { _tag: "Type", path: ["segments"], message }
 }
 
 /**

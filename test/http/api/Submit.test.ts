@@ -64,6 +64,19 @@ describe("HTTP: submit validation", () => {
       expect(duplicate.body.issues).toEqual([
         { field: "segments", message: "segment_id must be unique within a request; repeated: s1" }
       ])
+      // Both at once: the repeated id is reported beside the malformed one, not hidden by it.
+      const both = yield* postJson("/api/tasks", {
+        segments: [
+          { segment_id: "s1", text: "a" },
+          { segment_id: "s1", text: "b" },
+          { segment_id: "bad id!", text: "c" }
+        ]
+      })
+      expect(both.status).toBe(400)
+      expect(both.body.issues).toEqual([
+        { field: "segments[2].segment_id", message: "must be 1 to 64 characters, each a letter, a digit, '_' or '-'" },
+        { field: "segments", message: "segment_id must be unique within a request; repeated: s1" }
+      ])
       const escaping = yield* postJson("/api/tasks", {
         segments: [
           { segment_id: "../../etc/passwd", text: "a" },
