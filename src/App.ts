@@ -8,6 +8,7 @@ import * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/speech/EspeakSynthesizer.js"
 import * as Logging from "./layers/observability/Logging.js"
 import * as NarrationHandler from "./layers/speech/NarrationHandler.js"
+import * as ShutdownReport from "./layers/registry/ShutdownReport.js"
 import * as RegistryMetrics from "./layers/observability/RegistryMetrics.js"
 import * as TaskIdKeyFile from "./layers/ids/TaskIdKeyFile.js"
 import * as TaskRegistryMemory from "./layers/registry/TaskRegistryMemory.js"
@@ -46,9 +47,15 @@ const registryLayer = Layer.unwrapEffect(
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
-  const audio = Layer.mergeAll(synthesizer, AudioStoreFs.layerConfig)
-  const workers = TaskWorkers.layer(Narration).pipe(Layer.provide(NarrationHandler.layer))
-  return Layer.mergeAll(workers, AudioRetention.layerConfig, RegistryMetrics.layer).pipe(
+  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written.
+  const store = AudioRetention.layerConfig.pipe(Layer.provide(AudioStoreFs.layerConfig))
+  const audio = Layer.mergeAll(synthesizer, store)
+  const workers = TaskWorkers.layer(Narration).pipe(
+    Layer.provide(NarrationHandler.layer),
+    // Below the workers, so that it closes after them and can say what became of the tasks they were running.
+    Layer.provide(Layer.unwrapEffect(Effect.map(Settings.taskStore, ShutdownReport.layer)))
+  )
+  return Layer.mergeAll(workers, RegistryMetrics.layer).pipe(
     Layer.provideMerge(audio),
     Layer.provideMerge(registryLayer),
     Layer.provide(NodeContext.layer)

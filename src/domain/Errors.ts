@@ -83,8 +83,9 @@ export class TaskTooLarge extends Schema.TaggedError<TaskTooLarge>()("TaskTooLar
 }) {
   override get message() {
     return (
-      `This task needs ${this.weight} units of work, more than the ${this.maxPendingWeight} that unfinished tasks ` +
-      `may hold at once; split it into smaller tasks`
+      `This task is ${this.weight} units of work (characters, for narration), more than the ` +
+      `${this.maxPendingWeight} that unfinished tasks may hold at once (TASK_MAX_PENDING_WORK); ` +
+      `split it into smaller tasks`
     )
   }
 }

@@ -9,6 +9,9 @@ const HEADER_BYTES = 44
 /** Seconds of audio in `speech`. */
 export const durationSeconds = (speech: Speech): number => speech.samples.length / speech.sampleRate
 
+/** The size of `encodeWav(speech)`, without encoding it. */
+export const wavBytes = (speech: Speech): number => HEADER_BYTES + speech.samples.length * 2
+
 /** Encodes `speech` as a canonical RIFF/WAVE file: a 44-byte header, then little-endian 16-bit mono PCM. */
 export const encodeWav = (speech: Speech): Uint8Array => {
   const dataBytes = speech.samples.length * 2

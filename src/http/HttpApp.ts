@@ -67,14 +67,15 @@ const startupLine = HttpServer.addressFormattedWith((address) =>
  * `Synthesizer`, `AudioStore`) come from outside (see `App.ts`). On a `NodeServer` (./transport/NodeServer.ts), the
  * listener's, status polls of existing tasks are answered ahead of the platform (./transport/Polling.ts).
  */
-export const HttpAppLive = HttpApiBuilder.serve(
-  HttpMetrics.countRequests(
-    HttpMetrics.routeLabeller(
-      Api,
-      EXTRA_ROUTES.map(([path]) => path)
-    )
+const countRequests = HttpMetrics.countRequests(
+  HttpMetrics.routeLabeller(
+    Api,
+    EXTRA_ROUTES.map(([path]) => path)
   )
-).pipe(
+)
+const otherMethods = Methods.otherMethods(Api, EXTRA_ROUTES)
+
+export const HttpAppLive = HttpApiBuilder.serve((app) => countRequests(otherMethods(app))).pipe(
   withPollingUntraced,
   Layer.merge(PollIntercept),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),

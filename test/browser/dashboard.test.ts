@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { tempAudioDir } from "../support/http.js"
 import { freePort } from "../support/net.js"
+import { listening, START_SECONDS } from "../support/processes.js"
 
 // The dashboard in a real browser: Debian's chromium, driven by playwright-core, against the built server
 // (`node dist/main.js`, built by test/globalSetup.ts) with the real speech engine. Records are evicted 3 s after
@@ -77,11 +78,7 @@ const start = async () => {
   server = child
   child.stdout?.on("data", (chunk) => (output += chunk))
   child.stderr?.on("data", (chunk) => (output += chunk))
-  const deadline = Date.now() + 30_000
-  while (!output.includes("Listening on")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not start:\n${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await listening(child, () => output)
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
@@ -112,7 +109,7 @@ const test = (name: string, body: () => Promise<void> | void) =>
     await body()
   })
 
-beforeAll(() => ready().catch(() => undefined), 60_000)
+beforeAll(() => ready().catch(() => undefined), (START_SECONDS + 60) * 1000)
 
 afterAll(async () => {
   await browser?.close()

@@ -184,6 +184,8 @@ describe("several server processes on one Redis", () => {
     expect(exit).toEqual([0, null])
     // No process runs tasks now: handed back, the task waits; a lost lease (60 s) would still say PROCESSING.
     expect((await b.status(id)).task).toMatchObject({ status: "PENDING", progress: { current: 0 } })
+    // And says so, in one line an operator can find.
+    expect(terminated.log()).toContain("Shutting down: handed 1 running task(s) back to PENDING for another process")
     resume(a)
     const done = await awaitStatus(b, id, (t) => TERMINAL.includes(t.status), 30)
     expect(done).toMatchObject({ status: "COMPLETED", progress: { current: 4, total: 4 } })

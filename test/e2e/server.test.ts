@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { get as httpGet } from "node:http"
+import { createServer, get as httpGet } from "node:http"
 import { performance } from "node:perf_hooks"
 import { Schema } from "effect"
 import { decodeWav, durationSeconds } from "../../src/domain/Wav.js"
 import { TaskStatusJson } from "../../src/http/api/Wire.js"
 import { tempAudioDir } from "../support/http.js"
 import { freePort, trickle } from "../support/net.js"
+import { listening, START_SECONDS } from "../support/processes.js"
 
 // End to end: the built server (`node dist/main.js`, what `npm start` runs) as its own process, with the real
 // speech engine, on a free port of 127.0.0.1. test/globalSetup.ts has built it.
@@ -43,18 +44,21 @@ const submit = (segments: ReadonlyArray<{ segment_id: string; text: string }>) =
 const statusOf = async (taskId: string) => (await task(`/api/tasks/${taskId}`)).body
 
 // dist/ is built once for every test file by test/globalSetup.ts.
-beforeAll(async () => {
-  const port = await freePort()
-  base = `http://127.0.0.1:${port}`
-  server = spawn(process.execPath, ["dist/main.js"], {
-    cwd: root,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), AUDIO_DIR: tempAudioDir() },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  server.stdout?.on("data", (chunk) => (output += chunk))
-  server.stderr?.on("data", (chunk) => (output += chunk))
-  await until("the server to listen", async () => (output.includes("Listening on") ? true : undefined), 30)
-}, 60_000)
+beforeAll(
+  async () => {
+    const port = await freePort()
+    base = `http://127.0.0.1:${port}`
+    server = spawn(process.execPath, ["dist/main.js"], {
+      cwd: root,
+      env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), AUDIO_DIR: tempAudioDir() },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    server.stdout?.on("data", (chunk) => (output += chunk))
+    server.stderr?.on("data", (chunk) => (output += chunk))
+    await listening(server, () => output)
+  },
+  (START_SECONDS + 10) * 1000
+)
 
 afterAll(() => {
   if (server.exitCode === null) server.kill("SIGKILL")
@@ -168,93 +172,124 @@ const probe = (port: number, seconds: number) =>
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 describe("the server process: start-up, slow clients, shutdown", () => {
-  it("answers every request from the moment its port opens: 200, or 503 with Retry-After until ready", async () => {
-    const port = await freePort()
-    const { child, log } = spawnServer(port)
-    const probes: Array<Promise<Probe>> = []
-    try {
-      // A probe every 5 ms from the spawn on; 20 more once the server says it is ready.
-      const deadline = Date.now() + 30_000
-      let afterReady = 0
-      while (afterReady < 20 && Date.now() < deadline && child.exitCode === null) {
-        probes.push(probe(port, 3))
-        if (log.text.includes("Listening on")) afterReady++
-        await sleep(5)
-      }
-      const results = await Promise.all(probes)
-      const answered = results.filter((r) => r.kind === "answered")
-      expect(results.filter((r) => r.kind === "unanswered")).toHaveLength(0)
-      expect(answered.length).toBeGreaterThanOrEqual(20)
-      for (const reply of answered) {
-        if (reply.status === 503) {
-          expect(reply.retryAfter).toBe("1")
-          expect(JSON.parse(reply.body)).toMatchObject({ error: "ServiceUnavailable" })
-        } else {
-          expect(reply.status).toBe(200)
+  it(
+    "answers every request from the moment its port opens: 200, or 503 with Retry-After until ready",
+    async () => {
+      const port = await freePort()
+      const { child, log } = spawnServer(port)
+      const probes: Array<Promise<Probe>> = []
+      try {
+        // A probe every 5 ms from the spawn on; 20 more once the server says it is ready.
+        const deadline = Date.now() + 30_000
+        let afterReady = 0
+        while (afterReady < 20 && Date.now() < deadline && child.exitCode === null) {
+          probes.push(probe(port, 3))
+          if (log.text.includes("Listening on")) afterReady++
+          await sleep(5)
         }
+        const results = await Promise.all(probes)
+        const answered = results.filter((r) => r.kind === "answered")
+        expect(results.filter((r) => r.kind === "unanswered")).toHaveLength(0)
+        expect(answered.length).toBeGreaterThanOrEqual(20)
+        for (const reply of answered) {
+          if (reply.status === 503) {
+            expect(reply.retryAfter).toBe("1")
+            expect(JSON.parse(reply.body)).toMatchObject({ error: "ServiceUnavailable" })
+          } else {
+            expect(reply.status).toBe(200)
+          }
+        }
+      } finally {
+        child.kill("SIGKILL")
       }
-    } finally {
-      child.kill("SIGKILL")
-    }
-  }, 60_000)
+    },
+    (START_SECONDS + 60) * 1000
+  )
 
-  it("cuts off a client that trickles its headers or its body, and keeps answering others meanwhile", async () => {
+  it(
+    "cuts off a client that trickles its headers or its body, and keeps answering others meanwhile",
+    async () => {
+      const port = await freePort()
+      const { child, log } = spawnServer(port, { HTTP_HEADERS_TIMEOUT: "0.5", HTTP_REQUEST_TIMEOUT: "1" })
+      try {
+        await listening(child, () => log.text)
+        const headers = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n")
+        const body = trickle(
+          port,
+          "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+          " "
+        )
+        await sleep(200)
+        const started = performance.now()
+        expect(await probe(port, 1)).toMatchObject({ kind: "answered", status: 200 })
+        expect(performance.now() - started).toBeLessThan(400)
+        const [cutHeaders, cutBody] = await Promise.all([
+          Promise.race([headers.closed, sleep(5000).then(() => undefined)]),
+          Promise.race([body.closed, sleep(5000).then(() => undefined)])
+        ])
+        headers.stop()
+        body.stop()
+        // Cut off within the timeout (checked every quarter of it), with a 408 or by closing the connection.
+        expect(cutHeaders, "headers trickled for 5 s without being cut off").toBeDefined()
+        expect(cutBody, "a body trickled for 5 s without being cut off").toBeDefined()
+        expect(cutHeaders?.afterMs).toBeLessThan(1500)
+        expect(cutBody?.afterMs).toBeLessThan(2000)
+        expect(cutHeaders?.received).toMatch(/^(HTTP\/1\.1 408 |$)/)
+        expect(cutBody?.received).toMatch(/^(HTTP\/1\.1 408 |$)/)
+      } finally {
+        child.kill("SIGKILL")
+      }
+    },
+    (START_SECONDS + 60) * 1000
+  )
+
+  it(
+    "exits 0 within 10 s of SIGTERM while clients hold half-sent requests and idle connections",
+    async () => {
+      const port = await freePort()
+      const { child, log, exited } = spawnServer(port, { HTTP_SHUTDOWN_GRACE: "1" })
+      try {
+        await listening(child, () => log.text)
+        const headers = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n")
+        const body = trickle(
+          port,
+          "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+          " "
+        )
+        const idle = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await Promise.all([headers.connected, body.connected, idle.connected])
+        await sleep(300)
+        expect(idle.received()).toMatch(/^HTTP\/1\.1 200 /)
+
+        const started = performance.now()
+        child.kill("SIGTERM")
+        const exit = await Promise.race([exited, sleep(10_000).then(() => undefined)])
+        expect(exit, `no exit within 10 s; output:\n${log.text}`).toEqual([0, null])
+        console.log(`exited ${(performance.now() - started).toFixed(0)} ms after SIGTERM with slow clients connected`)
+        for (const client of [headers, body, idle]) await client.closed
+      } finally {
+        child.kill("SIGKILL")
+      }
+    },
+    (START_SECONDS + 60) * 1000
+  )
+
+  it("says in one line, without a stack trace, that the port is in use, and exits 1", async () => {
     const port = await freePort()
-    const { child, log } = spawnServer(port, { HTTP_HEADERS_TIMEOUT: "0.5", HTTP_REQUEST_TIMEOUT: "1" })
+    const holder = createServer().listen(port, "127.0.0.1")
+    await once(holder, "listening")
+    const { child, log, exited } = spawnServer(port)
     try {
-      await until("the server to listen", async () => (log.text.includes("Listening on") ? true : undefined), 30)
-      const headers = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n")
-      const body = trickle(
-        port,
-        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
-        " "
+      const exit = await Promise.race([exited, sleep(60_000).then(() => undefined)])
+      expect(exit, `no exit; output:\n${log.text}`).toEqual([1, null])
+      expect(log.text).toContain(
+        `Cannot listen on 127.0.0.1:${port}: the port is in use; stop what listens there or set PORT`
       )
-      await sleep(200)
-      const started = performance.now()
-      expect(await probe(port, 1)).toMatchObject({ kind: "answered", status: 200 })
-      expect(performance.now() - started).toBeLessThan(400)
-      const [cutHeaders, cutBody] = await Promise.all([
-        Promise.race([headers.closed, sleep(5000).then(() => undefined)]),
-        Promise.race([body.closed, sleep(5000).then(() => undefined)])
-      ])
-      headers.stop()
-      body.stop()
-      // Cut off within the timeout (checked every quarter of it), with a 408 or by closing the connection.
-      expect(cutHeaders, "headers trickled for 5 s without being cut off").toBeDefined()
-      expect(cutBody, "a body trickled for 5 s without being cut off").toBeDefined()
-      expect(cutHeaders?.afterMs).toBeLessThan(1500)
-      expect(cutBody?.afterMs).toBeLessThan(2000)
-      expect(cutHeaders?.received).toMatch(/^(HTTP\/1\.1 408 |$)/)
-      expect(cutBody?.received).toMatch(/^(HTTP\/1\.1 408 |$)/)
+      expect(log.text).not.toMatch(/^\s+at /m)
+      expect(log.text).not.toContain("ServeError")
     } finally {
       child.kill("SIGKILL")
+      holder.close()
     }
-  }, 60_000)
-
-  it("exits 0 within 10 s of SIGTERM while clients hold half-sent requests and idle connections", async () => {
-    const port = await freePort()
-    const { child, log, exited } = spawnServer(port, { HTTP_SHUTDOWN_GRACE: "1" })
-    try {
-      await until("the server to listen", async () => (log.text.includes("Listening on") ? true : undefined), 30)
-      const headers = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n")
-      const body = trickle(
-        port,
-        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
-        " "
-      )
-      const idle = trickle(port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-      await Promise.all([headers.connected, body.connected, idle.connected])
-      await sleep(300)
-      expect(idle.received()).toMatch(/^HTTP\/1\.1 200 /)
-
-      const started = performance.now()
-      child.kill("SIGTERM")
-      const exit = await Promise.race([exited, sleep(10_000).then(() => undefined)])
-      expect(exit, `no exit within 10 s; output:\n${log.text}`).toEqual([0, null])
-      console.log(`exited ${(performance.now() - started).toFixed(0)} ms after SIGTERM with slow clients connected`)
-      for (const client of [headers, body, idle]) await client.closed
-    } finally {
-      child.kill("SIGKILL")
-    }
-  }, 60_000)
+  }, 90_000)
 })

@@ -51,10 +51,54 @@ export interface Server {
   readonly fetch: (path: string) => Promise<Response>
 }
 
+/**
+ * How long a server process may take to say it listens. Start-up waits for what it waits on (the line, or the
+ * process ending); this bound only ends a run that would never get there. A quiet machine starts the server in a
+ * second or two; one with the rest of the suite and other work beside it has been seen to take over 30 s.
+ */
+export const START_SECONDS = 120
+
+/**
+ * Resolves once `child` has written "Listening on" (its output so far is `output()`), as the output arrives; rejects
+ * if it exits first, or after `seconds`, with what it said.
+ */
+export const listening = (child: ChildProcess, output: () => string, name = "the server", seconds = START_SECONDS) =>
+  new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!output().includes("Listening on")) return
+      done()
+      resolve()
+    }
+    const exited = () => {
+      done()
+      reject(new Error(`${name} exited with ${child.exitCode ?? child.signalCode} before listening:\n${output()}`))
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`${name} did not listen within ${seconds} s:\n${output()}`))
+    }, seconds * 1000)
+    const done = () => {
+      clearTimeout(timer)
+      child.stdout?.off("data", check)
+      child.stderr?.off("data", check)
+      child.off("exit", exited)
+    }
+    // Registered after the caller's own listeners, so that `output()` already holds the chunk.
+    child.stdout?.on("data", check)
+    child.stderr?.on("data", check)
+    child.once("exit", exited)
+    check()
+    if (child.exitCode !== null || child.signalCode !== null) exited()
+  })
+
 const children = new Set<ChildProcess>()
 
 /** Starts `node dist/main.js` with `env` over the test's environment, and waits until it listens. */
-export const startServer = async (name: string, env: Record<string, string>, seconds = 60): Promise<Server> => {
+export const startServer = async (
+  name: string,
+  env: Record<string, string>,
+  seconds = START_SECONDS
+): Promise<Server> => {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const child = spawn(process.execPath, ["dist/main.js"], {
@@ -100,14 +144,7 @@ export const startServer = async (name: string, env: Record<string, string>, sec
       return { code: response.status, body: await response.json() }
     }
   }
-  await until(
-    `${name} to listen`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`)
-      return output.includes("Listening on") ? true : undefined
-    },
-    seconds
-  )
+  await listening(child, () => output, name, seconds)
   return server
 }
 

@@ -1,5 +1,6 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { readFileSync } from "node:fs"
 import { TaskStatus } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import * as IdempotencyKey from "../../domain/IdempotencyKey.js"
@@ -22,9 +23,25 @@ import {
 import { JsonBody } from "./ContentType.js"
 import { HealthJson, submitRequest, TaskListJson, TaskStatusJson, VoicesJson } from "./Wire.js"
 
+/**
+ * A task id in the path, in either case: UUIDs are case-insensitive (RFC 9562), and ids are issued and stored in lower
+ * case, so an id is looked up in lower case whatever case it was sent in.
+ */
 const taskId = HttpApiSchema.param(
   "task_id",
-  TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" })
+  Schema.transform(
+    Schema.String,
+    TaskId.annotations({ description: "The task's id, a UUID", message: () => "must be a task id (a UUID)" }),
+    { strict: true, decode: (id) => id.toLowerCase(), encode: (id) => id }
+  ).annotations({
+    // What a client may send: the JSON Schema of the id before it is put in lower case.
+    jsonSchema: {
+      type: "string",
+      description: "The task's id, a UUID",
+      format: "uuid",
+      pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    }
+  })
 )
 
 const ListParams = Schema.Struct({
@@ -185,6 +202,14 @@ export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("voices", "/api/voices").addSuccess(VoicesJson)) {}
 
 /** The whole HTTP API; errors every endpoint can answer are declared once here. */
+/**
+ * The version the OpenAPI document states: the package's own, read from its package.json (beside `src/` and `dist/`
+ * alike, and in an installed package), so that the two cannot disagree.
+ */
+const packageVersion: string = Schema.decodeUnknownSync(Schema.parseJson(Schema.Struct({ version: Schema.String })))(
+  readFileSync(new URL("../../../package.json", import.meta.url), "utf8")
+).version
+
 export class Api extends HttpApi.make("storyflow-tasks")
   .add(TasksApi)
   .add(EventsApi)
@@ -195,4 +220,5 @@ export class Api extends HttpApi.make("storyflow-tasks")
   .addError(RouteNotFoundJson)
   .addError(InternalErrorJson)
   .annotate(OpenApi.Title, "StoryFlow Tasks")
+  .annotate(OpenApi.Version, packageVersion)
   .annotate(OpenApi.Description, "Background narration tasks: submit a batch of segments, poll, download audio.") {}

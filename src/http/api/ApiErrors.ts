@@ -71,7 +71,8 @@ export const RegistryBusyJson = WireError.make(RegistryBusy, {
 
 export const TaskTooLargeJson = WireError.make(TaskTooLarge, {
   status: 413,
-  description: "The batch alone is more work (characters) than the server holds at once; split it"
+  description:
+    "The batch's texts hold more characters in all than TASK_MAX_PENDING_WORK allows (250,000 by default); split it"
 })
 
 export const RegistryUnavailableJson = WireError.make(RegistryUnavailable, {

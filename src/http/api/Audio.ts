@@ -11,7 +11,8 @@ export const AudioLive = HttpApiBuilder.group(Api, "audio", (handlers) =>
     const store = yield* AudioStore
     return handlers.handleRaw("download", ({ path }) => {
       const notFound = new AudioNotFound({ taskId: path.task_id, segmentId: path.file.replace(/\.wav$/, "") })
-      const taskId = decodeTaskId(path.task_id)
+      // In either case, as the other routes take it (see `taskId` in ./Api.ts).
+      const taskId = decodeTaskId(path.task_id.toLowerCase())
       // The store refuses any segment id that is not a safe file name, as it refuses one it has no file for.
       const segmentId = path.file.endsWith(".wav") ? path.file.slice(0, -".wav".length) : undefined
       if (Option.isNone(taskId) || segmentId === undefined) return Effect.fail(notFound)

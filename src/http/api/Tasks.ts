@@ -1,5 +1,5 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Schema } from "effect"
+import { Effect, ParseResult, Schema } from "effect"
 import { Narration } from "../../domain/Narration.js"
 import { Synthesizer } from "../../services/Synthesizer.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
@@ -7,7 +7,7 @@ import { Api } from "./Api.js"
 import { InvalidRequest } from "./HttpErrors.js"
 import { readJson } from "./Body.js"
 import { StatusBodies } from "./StatusBody.js"
-import { submitRequest, toTaskSummaryJson } from "./Wire.js"
+import { repeatedSegmentIds, submitRequest, toTaskSummaryJson } from "./Wire.js"
 
 export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function* () {
@@ -26,7 +26,14 @@ export const TasksLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
         // body is the first answer's, byte for byte.
         .handleRaw("submit", ({ headers, request }) =>
           readJson(request).pipe(
-            Effect.flatMap((body) => Effect.mapError(decodeSubmit(body), InvalidRequest.fromParseError)),
+            Effect.flatMap((body) =>
+              Effect.mapError(decodeSubmit(body), (error) => {
+                const repeated = repeatedSegmentIds(body)
+                const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+                // Said once if the schema said it too: issues with the same field and message are merged.
+                return InvalidRequest.fromIssues(repeated === undefined ? issues : [...issues, repeated])
+              })
+            ),
             Effect.flatMap((payload) =>
               registry.submit(Narration, payload, { idempotencyKey: headers["idempotency-key"] })
             ),

@@ -1,7 +1,9 @@
-import { DateTime, Option, Schema } from "effect"
+import type { ParseResult } from "effect"
+import { DateTime, Option, Predicate, Schema } from "effect"
 import { SEGMENT_ID } from "../../domain/Segment.js"
 import { progress, TaskStatus } from "../../domain/Task.js"
 import type { Task } from "../../domain/Task.js"
+import { registryDefaults } from "../../services/Settings.js"
 
 // The JSON the API speaks (snake_case) and its one mapping onto the camelCase domain.
 
@@ -23,12 +25,42 @@ const SegmentInput = Schema.Struct({
   text: SegmentText
 })
 
-const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
+/** What is wrong with these segment ids, if some are repeated. */
+const repeatedIds = (ids: Iterable<string>): string | undefined => {
   const seen = new Set<string>()
   const repeated = new Set<string>()
-  for (const { segmentId } of segments) (seen.has(segmentId) ? repeated : seen).add(segmentId)
-  return repeated.size === 0 || `segment_id must be unique within a request; repeated: ${[...repeated].join(", ")}`
+  for (const id of ids) (seen.has(id) ? repeated : seen).add(id)
+  return repeated.size === 0
+    ? undefined
+    : `segment_id must be unique within a request; repeated: ${[...repeated].join(", ")}`
 }
+
+const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) =>
+  repeatedIds(segments.map((s) => s.segmentId)) ?? true
+
+/**
+ * Repeated segment ids in a submit body as sent. The schema checks them only once every segment is valid (a check of
+ * the whole array runs after its items decode), so a body with a malformed segment would not be told of them too;
+ * this finds them in the raw body, for the 400 to list beside the rest.
+ */
+export const repeatedSegmentIds = (body: unknown): ParseResult.ArrayFormatterIssue | undefined => {
+  if (!Predicate.hasProperty(body, "segments") || !Array.isArray(body.segments)) return undefined
+  const ids = body.segments.flatMap((segment: unknown) =>
+    Predicate.hasProperty(segment, "segment_id") && typeof segment.segment_id === "string" ? [segment.segment_id] : []
+  )
+  const message = repeatedIds(ids)
+  return message === undefined ? undefined : { _tag: "Type", path: ["segments"], message }
+}
+
+/**
+ * Every limit a batch meets, in one sentence: the README says the same, and the 413 for a batch over the work limit
+ * names it. The work limit is a setting; its default is what this says, so that a batch this describes is accepted
+ * by a server with the defaults and nothing else running.
+ */
+export const BATCH_LIMITS =
+  "1 to 500 segments, each text 1 to 5000 characters, and at most TASK_MAX_PENDING_WORK characters in all " +
+  `(${registryDefaults.maxPendingWork.toLocaleString("en-US")} by default; more is a 413 TaskTooLarge), ` +
+  "in a request body of at most 2 MiB"
 
 /**
  * The submit body, decoding to the `NarrationPayload` that a narration task carries. `isVoice` says which
@@ -37,11 +69,14 @@ const uniqueIds = (segments: ReadonlyArray<{ readonly segmentId: string }>) => {
  */
 export const submitRequest = (isVoice: (voice: string) => boolean) =>
   Schema.Struct({
-    segments: Schema.Array(SegmentInput).pipe(
-      Schema.minItems(1, { message: () => "must hold at least 1 segment" }),
-      Schema.maxItems(500, { message: () => "must hold at most 500 segments" }),
-      Schema.filter(uniqueIds)
-    ),
+    segments: Schema.Array(SegmentInput)
+      .pipe(
+        Schema.minItems(1, { message: () => "must hold at least 1 segment" }),
+        // Described here: the OpenAPI document shows the refinements that have a JSON Schema form, and this one does.
+        Schema.maxItems(500, { message: () => "must hold at most 500 segments", description: BATCH_LIMITS }),
+        Schema.filter(uniqueIds)
+      )
+      .annotations({ description: BATCH_LIMITS }),
     voice: Schema.optionalWith(
       Schema.String.pipe(Schema.filter((v) => isVoice(v) || `unknown voice "${v}"; GET /api/voices lists them`)),
       { exact: true }

@@ -2,7 +2,7 @@ import { HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Predicate, Schedule } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { ListenerOptions } from "../../services/Settings.js"
 import * as Settings from "../../services/Settings.js"
@@ -61,6 +61,18 @@ const closeWithin = (server: Server, grace: Duration.Duration) =>
   })
 
 /**
+ * The server cannot listen where it was told to: an operator's problem, said in one line naming the setting. Not an
+ * `Error`, so that the line that reports it at exit carries no stack trace: nothing in the program went wrong.
+ */
+export class CannotListen {
+  readonly _tag = "CannotListen"
+  constructor(readonly message: string) {}
+  toString() {
+    return this.message
+  }
+}
+
+/**
  * A node `http` server with the given timeouts, listening on `host`:`port`, that answers 503 while no app is
  * attached and closes within `shutdownGrace` when its scope closes. `NodeHttpServer.make` does the rest: it
  * attaches the app's handler on `serve` and detaches it when the app's scope closes.
@@ -69,7 +81,7 @@ export const make = (
   options: ListenerOptions
 ): Effect.Effect<
   { readonly http: HttpServer.HttpServer; readonly node: InterceptingServer },
-  ServeError,
+  ServeError | CannotListen,
   Scope.Scope
 > =>
   Effect.gen(function* () {
@@ -84,7 +96,22 @@ export const make = (
       connectionsCheckingInterval: Math.ceil(Math.min(1000, headersMillis / 4))
     })
     server.on("request", answerWhileDetached(server))
-    const httpServer = yield* NodeHttpServer.make(() => server, { host: options.host, port: options.port })
+    const httpServer = yield* NodeHttpServer.make(() => server, { host: options.host, port: options.port }).pipe(
+      Effect.mapError((error) => {
+        const code: unknown = Predicate.hasProperty(error.cause, "code") ? error.cause.code : undefined
+        const where = `${options.host}:${options.port}`
+        if (code === "EADDRINUSE") {
+          return new CannotListen(`Cannot listen on ${where}: the port is in use; stop what listens there or set PORT`)
+        }
+        if (code === "EACCES") {
+          return new CannotListen(`Cannot listen on ${where}: not allowed; choose a PORT above 1023, or set HOST`)
+        }
+        if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+          return new CannotListen(`Cannot listen on ${where}: no such address on this machine; set HOST`)
+        }
+        return error
+      })
+    )
     // Added after `make`'s own finalizer, so it runs first; `make`'s then finds the server closed.
     yield* Effect.addFinalizer(() => closeWithin(server, options.shutdownGrace))
     return { http: httpServer, node: server }

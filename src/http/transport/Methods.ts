@@ -1,6 +1,14 @@
-import type { HttpApiGroup } from "@effect/platform"
-import { HttpApi, HttpApiBuilder, HttpMethod, HttpRouter, HttpServerRequest } from "@effect/platform"
+import type { HttpApiGroup, HttpApp } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpMethod,
+  HttpRouter,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
 import { Effect } from "effect"
+import { routeLabeller } from "../metrics/HttpMetrics.js"
 import { MethodNotAllowed, respond } from "./GuardErrors.js"
 
 /** A route served beside the API, such as `["/docs", "GET"]`. */
@@ -59,3 +67,37 @@ export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGrou
       { discard: true }
     )
   )
+
+/** The 405 for `method` on `path`, which takes the methods `allowed`. */
+const notAllowed = (method: string, path: string, allowed: ReadonlySet<HttpMethod.HttpMethod>) => {
+  const allow = [...HttpMethod.all].filter((m) => allowed.has(m))
+  return respond(
+    MethodNotAllowed,
+    new MethodNotAllowed({ message: `${method} is not allowed on ${path}; use ${allow.join(", ")}` }),
+    405,
+    { allow: allow.join(", ") }
+  )
+}
+
+/**
+ * The same 405 for a method the router has no routes for at all (TRACE, CONNECT, or any other token a client may
+ * send), on a known path: the router would answer it 404, as if the path did not exist. Wraps the whole app.
+ */
+export const otherMethods = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>,
+  extra: ReadonlyArray<Route> = []
+) => {
+  const table: ReadonlyMap<string, ReadonlySet<HttpMethod.HttpMethod>> = allowedByPath(api, extra)
+  const routeOf = routeLabeller(
+    api,
+    extra.map(([path]) => path)
+  )
+  return <E1, R1>(app: HttpApp.HttpApp<HttpServerResponse.HttpServerResponse, E1, R1>) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      if (HttpMethod.isHttpMethod(request.method)) return app
+      const allowed = table.get(routeOf(request.url))
+      return allowed === undefined
+        ? app
+        : Effect.succeed(notAllowed(request.method, request.url.split("?")[0] ?? "", allowed))
+    })
+}

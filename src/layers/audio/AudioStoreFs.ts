@@ -197,10 +197,6 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
 
     const remove = (taskId: string) =>
       Effect.gen(function* () {
-        const freed = Option.match(HashMap.get((yield* Ref.get(held)).byTask, taskId), {
-          onNone: () => 0,
-          onSome: (h) => h.bytes
-        })
         const dir = path.resolve(base, taskId)
         // The store's own guard, as for files: only a directory directly under its root.
         if (path.dirname(dir) !== base) return yield* new AudioStoreError({ message: `Unsafe task id: ${taskId}` })
@@ -211,11 +207,12 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
               (e) => new AudioStoreError({ message: `Could not remove the audio of a task: ${describe(e)}` })
             )
           )
-        yield* Ref.update(held, ({ byTask, bytes }) => ({
-          byTask: HashMap.remove(byTask, taskId),
-          bytes: bytes - freed
-        }))
-        return freed
+        // What is forgotten is what is recorded at this moment, in one step, so that the running total stays exact
+        // whatever was recorded while the files were being removed.
+        return yield* Ref.modify(held, ({ byTask, bytes }) => {
+          const freed = Option.match(HashMap.get(byTask, taskId), { onNone: () => 0, onSome: (h) => h.bytes })
+          return [freed, { byTask: HashMap.remove(byTask, taskId), bytes: bytes - freed }]
+        })
       })
 
     /** What an earlier run left on disk: each task directory's WAV files, their sizes, and the newest one's time. */

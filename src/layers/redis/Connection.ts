@@ -112,8 +112,12 @@ export const make = (url: string, channels: ReadonlyArray<string>, hear: (inboun
       )
     ).pipe(Effect.forkScoped)
 
+    // `close` waits for the answers to commands already sent, which a stopped or paused Redis never gives: the wait
+    // is cut off after a second, then the sockets are destroyed. A finalizer runs uninterruptibly, and so would the
+    // wait raced against the timeout (a race's loser is interrupted, and waited for): it is made interruptible, or
+    // the timeout would wait for Redis too.
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() => Promise.allSettled([client.close(), subscriber.close()])).pipe(
+      Effect.interruptible(Effect.promise(() => Promise.allSettled([client.close(), subscriber.close()]))).pipe(
         Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => undefined }),
         Effect.zipRight(
           Effect.sync(() => {

@@ -82,4 +82,27 @@ describe("HTTP: bad input gets the right answer", () => {
       expect((yield* client.execute(HttpClientRequest.head("/api/health"))).status).toBe(200)
     }).pipe(Effect.provide(serverLayer()))
   )
+
+  it.live("answers a method the router has no routes for (TRACE, CONNECT-like tokens) with 405 on a known path", () =>
+    Effect.gen(function* () {
+      const port = yield* portOf
+      for (const [method, path, allow] of [
+        ["TRACE", "/api/tasks", "GET, POST, HEAD"],
+        ["TRACE", "/api/tasks/00000000-0000-4000-8000-000000000000?x=1", "GET, DELETE, HEAD"],
+        ["PURGE", "/api/health", "GET, HEAD"]
+      ] as const) {
+        const reply = yield* Effect.promise(() =>
+          exchange(port, [`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`])
+        )
+        expect(reply.received, `${method} ${path}`).toMatch(/^HTTP\/1\.1 405 /)
+        expect(reply.received.toLowerCase()).toContain(`allow: ${allow.toLowerCase()}`)
+        expect(reply.received).toContain(`"${method} is not allowed on ${path.split("?")[0]}; use ${allow}"`)
+      }
+      // A path that does not exist stays 404.
+      const unknown = yield* Effect.promise(() =>
+        exchange(port, ["TRACE /api/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"])
+      )
+      expect(unknown.received).toMatch(/^HTTP\/1\.1 404 /)
+    }).pipe(Effect.provide(serverLayer()))
+  )
 })

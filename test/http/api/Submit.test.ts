@@ -1,5 +1,9 @@
+import { OpenApi } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+import { Api } from "../../../src/http/api/Api.js"
+import { BATCH_LIMITS } from "../../../src/http/api/Wire.js"
 import * as TestSynthesizer from "../../../src/layers/speech/TestSynthesizer.js"
 import { batch, post, postJson, serverLayer } from "../../support/http.js"
 
@@ -58,6 +62,19 @@ describe("HTTP: submit validation", () => {
       })
       expect(duplicate.status).toBe(400)
       expect(duplicate.body.issues).toEqual([
+        { field: "segments", message: "segment_id must be unique within a request; repeated: s1" }
+      ])
+      // Both at once: the repeated id is reported beside the malformed one, not hidden by it.
+      const both = yield* postJson("/api/tasks", {
+        segments: [
+          { segment_id: "s1", text: "a" },
+          { segment_id: "s1", text: "b" },
+          { segment_id: "bad id!", text: "c" }
+        ]
+      })
+      expect(both.status).toBe(400)
+      expect(both.body.issues).toEqual([
+        { field: "segments[2].segment_id", message: "must be 1 to 64 characters, each a letter, a digit, '_' or '-'" },
         { field: "segments", message: "segment_id must be unique within a request; repeated: s1" }
       ])
       const escaping = yield* postJson("/api/tasks", {
@@ -132,5 +149,35 @@ describe("HTTP: submit validation", () => {
       expect(alone.body).toMatchObject({ error: "TaskTooLarge", weight: 34, max_pending_weight: 30 })
       expect(alone.body.message).toMatch(/split it/)
     }).pipe(Effect.provide(serverLayer({ TASK_MAX_PENDING_WORK: "30" }, TestSynthesizer.layer({ delay: "1 hour" }))))
+  )
+})
+
+describe("HTTP: the limits a batch meets", () => {
+  const text = "a".repeat(5000)
+  const segments = (n: number) => Array.from({ length: n }, (_, i) => ({ segment_id: `s${i}`, text }))
+
+  it.live("accepts, with the defaults and nothing else running, a batch as large as the documented limits allow", () =>
+    Effect.gen(function* () {
+      // 50 segments of 5,000 characters: the 250,000 characters the README and the OpenAPI document promise.
+      expect((yield* postJson("/api/tasks", { segments: segments(50) })).status).toBe(202)
+    }).pipe(Effect.provide(serverLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
+  )
+
+  it.live("says the same limits in the README, the OpenAPI schema and the 413", () =>
+    Effect.gen(function* () {
+      const over = yield* postJson("/api/tasks", { segments: [...segments(50), { segment_id: "one-more", text: "a" }] })
+      expect(over.status).toBe(413)
+      expect(over.body.message).toContain("TASK_MAX_PENDING_WORK")
+      expect(over.body).toMatchObject({ weight: 250_001, max_pending_weight: 250_000 })
+      const openapi = JSON.stringify(OpenApi.fromApi(Api))
+      expect(openapi).toContain(JSON.stringify(BATCH_LIMITS))
+      const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8").replace(/\s+/g, " ")
+      for (const said of ["1–500 segments", "1–5000 characters", "`TASK_MAX_PENDING_WORK` characters in all"]) {
+        expect(readme).toContain(said)
+      }
+      expect(readme).toContain("250,000 by default")
+      expect(BATCH_LIMITS).toContain("250,000 by default")
+      expect(readme).toContain("request body of at most 2 MiB")
+    }).pipe(Effect.provide(serverLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
   )
 })

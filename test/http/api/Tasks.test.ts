@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { batch, get, pollUntil, postJson, serverLayer } from "../../support/http.js"
+import { batch, del, get, getBytes, pollUntil, postJson, serverLayer } from "../../support/http.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -119,6 +119,24 @@ describe("HTTP: submit and status", () => {
       const docs = yield* get("/docs")
       expect(docs.status).toBe(200)
       expect(docs.body).toContain("swagger-ui")
+    }).pipe(Effect.provide(serverLayer()))
+  )
+})
+
+describe("HTTP: task ids in upper case", () => {
+  it.live("answers an id sent in upper case as the task it names (UUIDs are case-insensitive)", () =>
+    Effect.gen(function* () {
+      const submitted = yield* postJson("/api/tasks", batch(1))
+      const id: string = submitted.body.task_id
+      yield* pollUntil(id, "COMPLETED")
+      const upper = id.toUpperCase()
+      const status = yield* get(`/api/tasks/${upper}`)
+      expect(status.status).toBe(200)
+      expect(status.body.task_id).toBe(id)
+      expect((yield* getBytes(`/audio/${upper}/s1.wav`)).status).toBe(200)
+      const cancel = yield* del(`/api/tasks/${upper}`)
+      expect(cancel.status).toBe(409)
+      expect((yield* get(`/api/tasks/${upper}/events`)).status).toBe(200)
     }).pipe(Effect.provide(serverLayer()))
   )
 })

@@ -99,6 +99,11 @@ describe("the wire contract", () => {
     expect(JSON.parse(JSON.stringify(OpenApi.fromApi(Api)))).toEqual(fixture("openapi.json"))
   })
 
+  it("states the package's version, read from package.json", () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"))
+    expect(OpenApi.fromApi(Api).info.version).toBe(version)
+  })
+
   it("every endpoint answers every error it declares with the same body as before", () => {
     expect(errorBodies()).toEqual(fixture("error-bodies.json"))
   })

@@ -16,10 +16,10 @@ import { Gates, newGate, submit } from "../../support/script.js"
 const speech = { samples: new Int16Array(800), sampleRate: 8000 }
 const WAV_BYTES = 44 + 1600
 
-const setup = (root: string) =>
+const setup = (root: string, env: Record<string, string> = {}) =>
   Layer.mergeAll(
     Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer)),
-    memoryRegistry({ TASK_CLEANUP_INTERVAL: "0" })
+    memoryRegistry({ TASK_CLEANUP_INTERVAL: "0", ...env })
   )
 
 const config = (retention: Duration.DurationInput, maxBytes = 0): AudioRetention.AudioRetentionConfig => ({
@@ -110,5 +110,34 @@ describe("audio retention", () => {
       const registry = yield* TaskRegistry
       expect((yield* registry.stats).finished).toBe(1)
     }).pipe(Effect.provide(setup(tempAudioDir())))
+  )
+
+  it.effect(
+    "after a restart, removes the audio of a task the registry no longer holds once past AUDIO_RETENTION",
+    () => {
+      const root = tempAudioDir()
+      // Ids signed under one key, as the server's are across restarts: the second run recognises the first's id and
+      // answers TaskNoLongerHeld for it, which is as final as a finished record.
+      const env = { TASK_ID_SECRET: "a-secret-of-at-least-32-characters-for-ids" }
+      const firstRun = Effect.gen(function* () {
+        return yield* finishedWithAudio(2)
+      }).pipe(Effect.provide(setup(root, env)))
+      return Effect.gen(function* () {
+        const old = yield* firstRun
+        yield* Effect.gen(function* () {
+          const store = yield* AudioStore
+          const registry = yield* TaskRegistry
+          expect(yield* Effect.flip(registry.get(old))).toMatchObject({ _tag: "TaskNoLongerHeld" })
+          yield* eventually(store.usage, (usage) => usage.tasks === 1)
+          // The files' times are the disk's (real time); a second past them the retention of one second is over.
+          yield* TestClock.setTime(Date.now() + 2_000)
+          yield* Effect.gen(function* () {
+            yield* TestClock.adjust("1 minute")
+            yield* eventually(store.usage, (usage) => usage.tasks === 0)
+          }).pipe(Effect.provide(AudioRetention.layer(config("1 second"))))
+          expect(existsSync(join(root, old))).toBe(false)
+        }).pipe(Effect.provide(setup(root, env)))
+      })
+    }
   )
 })

@@ -9,7 +9,8 @@ import * as RegistryConfig from "../../../src/services/RegistryConfig.js"
 import { Synthesizer } from "../../../src/services/Synthesizer.js"
 
 // The engine runs in worker threads, so these tests wait for real threads to start, answer and end; a test's
-// deadlines are on the TestClock wherever a thread's timing does not decide the outcome.
+// deadlines are on the TestClock wherever a thread's timing does not decide the outcome. No test sets a timeout of
+// its own shorter than the suite's (30 s): on a loaded machine starting a thread alone can take seconds.
 
 /** A fake engine that hangs, throws or exits on demand (see the fixture for its markers). */
 const fakeEngine = new URL("../../fixtures/fake-engine.mjs", import.meta.url)
@@ -27,14 +28,18 @@ const withEngine = ({ threads = 1, ...options }: EspeakSynthesizerOptions = {}) 
 /** Waits on the wall clock, for a thread's doing; the TestClock would not move it. */
 const realPause = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
 
-/** Waits until `condition` holds, checking every 10 ms of real time; fails after 5 s. */
+/**
+ * Waits until `condition` holds, checking every 10 ms of real time; fails after 25 s, inside the suite's 30 s test
+ * timeout. What it waits for is a thread starting, which takes milliseconds on a quiet machine and seconds on a
+ * loaded one: the bound is there to end a run that would never get there, not to time the thread.
+ */
 const eventually = (condition: () => boolean) =>
   Effect.gen(function* () {
-    for (let attempt = 0; attempt < 500; attempt++) {
+    for (let attempt = 0; attempt < 2_500; attempt++) {
       if (condition()) return
       yield* realPause(10)
     }
-    return yield* Effect.dieMessage("condition not met within 5 s")
+    return yield* Effect.dieMessage("condition not met within 25 s")
   })
 
 /** A file that a hanging fake engine writes heartbeats into for as long as its thread runs. */
@@ -81,55 +86,45 @@ describe("EspeakSynthesizer with a faulty engine", () => {
         const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
         expect(next.samples.length).toBe(17)
         expect(threadOf(next)).not.toBe(threadOf(first))
-      }).pipe(withEngine()),
-    10_000
+      }).pipe(withEngine())
   )
 
-  it.scoped(
-    "an engine that throws (and would stay broken, as after abort()) fails its segment and is replaced",
-    () =>
-      Effect.gen(function* () {
-        const synthesizer = yield* Synthesizer
-        const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
-        const error = yield* Effect.flip(synthesizer.synthesize("[throw] a fox", "en-us", 1))
-        expect(error._tag).toBe("SynthesisError")
-        const reason = "Aborted(Assertion failed: speech buffer overrun)"
-        expect(error.message).toBe(`The speech engine failed on a 13-character segment (${reason}) and was restarted`)
-        const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
-        expect(threadOf(next)).not.toBe(threadOf(first))
-      }).pipe(withEngine()),
-    10_000
+  it.scoped("an engine that throws (and would stay broken, as after abort()) fails its segment and is replaced", () =>
+    Effect.gen(function* () {
+      const synthesizer = yield* Synthesizer
+      const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
+      const error = yield* Effect.flip(synthesizer.synthesize("[throw] a fox", "en-us", 1))
+      expect(error._tag).toBe("SynthesisError")
+      const reason = "Aborted(Assertion failed: speech buffer overrun)"
+      expect(error.message).toBe(`The speech engine failed on a 13-character segment (${reason}) and was restarted`)
+      const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
+      expect(threadOf(next)).not.toBe(threadOf(first))
+    }).pipe(withEngine())
   )
 
-  it.scoped(
-    "an engine thread that exits fails its segment and is replaced",
-    () =>
-      Effect.gen(function* () {
-        const synthesizer = yield* Synthesizer
-        const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
-        const error = yield* Effect.flip(synthesizer.synthesize("[exit] a fox", "en-us", 1))
-        expect(error._tag).toBe("SynthesisError")
-        expect(error.message).toBe(
-          "The speech engine failed on a 12-character segment (exited with code 3) and was restarted"
-        )
-        const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
-        expect(threadOf(next)).not.toBe(threadOf(first))
-      }).pipe(withEngine()),
-    10_000
+  it.scoped("an engine thread that exits fails its segment and is replaced", () =>
+    Effect.gen(function* () {
+      const synthesizer = yield* Synthesizer
+      const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
+      const error = yield* Effect.flip(synthesizer.synthesize("[exit] a fox", "en-us", 1))
+      expect(error._tag).toBe("SynthesisError")
+      expect(error.message).toBe(
+        "The speech engine failed on a 12-character segment (exited with code 3) and was restarted"
+      )
+      const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
+      expect(threadOf(next)).not.toBe(threadOf(first))
+    }).pipe(withEngine())
   )
 
-  it.scoped(
-    "a refusal (an unknown voice) fails only its segment and keeps the engine thread",
-    () =>
-      Effect.gen(function* () {
-        const synthesizer = yield* Synthesizer
-        const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
-        const error = yield* Effect.flip(synthesizer.synthesize("Bonjour", "xx-nowhere", 1))
-        expect(error.message).toBe("Unknown voice: xx-nowhere")
-        const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
-        expect(threadOf(next)).toBe(threadOf(first))
-      }).pipe(withEngine()),
-    10_000
+  it.scoped("a refusal (an unknown voice) fails only its segment and keeps the engine thread", () =>
+    Effect.gen(function* () {
+      const synthesizer = yield* Synthesizer
+      const first = yield* synthesizer.synthesize("Once upon a time.", "en-us", 1)
+      const error = yield* Effect.flip(synthesizer.synthesize("Bonjour", "xx-nowhere", 1))
+      expect(error.message).toBe("Unknown voice: xx-nowhere")
+      const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
+      expect(threadOf(next)).toBe(threadOf(first))
+    }).pipe(withEngine())
   )
 
   it.scoped(
@@ -145,25 +140,21 @@ describe("EspeakSynthesizer with a faulty engine", () => {
         expect(yield* stillBeating(heartbeat)).toBe(false)
         const next = yield* synthesizer.synthesize("The fox ran home.", "en-us", 1)
         expect(threadOf(next)).not.toBe(threadOf(first))
-      }).pipe(withEngine()),
-    10_000
+      }).pipe(withEngine())
   )
 
-  it.scoped(
-    "an engine that cannot start fails the layer with a SynthesisError, at once",
-    () =>
-      Effect.gen(function* () {
-        const error = yield* Effect.flip(
-          Layer.build(
-            EspeakSynthesizer.layerWith({
-              workerUrl: new URL("../../fixtures/engine-that-cannot-start.mjs", import.meta.url)
-            }).pipe(Layer.provide(RegistryConfig.layer({ concurrency: 1 })))
-          )
+  it.scoped("an engine that cannot start fails the layer with a SynthesisError, at once", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(
+          EspeakSynthesizer.layerWith({
+            workerUrl: new URL("../../fixtures/engine-that-cannot-start.mjs", import.meta.url)
+          }).pipe(Layer.provide(RegistryConfig.layer({ concurrency: 1 })))
         )
-        expect(error._tag).toBe("SynthesisError")
-        expect(error.message).toBe("The speech engine could not list its voices: voice data not found")
-      }),
-    10_000
+      )
+      expect(error._tag).toBe("SynthesisError")
+      expect(error.message).toBe("The speech engine could not list its voices: voice data not found")
+    })
   )
 })
 
@@ -194,18 +185,15 @@ describe("EspeakSynthesizer threads", () => {
     20_000
   )
 
-  it.live(
-    "one engine thread speaks one segment at a time (so the pair above proves parallelism)",
-    () =>
-      Effect.gen(function* () {
-        const results = yield* pair("one-thread")
-        for (const result of results) {
-          expect(result._tag === "Left" ? result.left.message : "spoken").toMatch(
-            /^The speech engine took longer than 0.3 s/
-          )
-        }
-      }).pipe(withEngine({ threads: 1, deadline: () => "300 millis" })),
-    10_000
+  it.live("one engine thread speaks one segment at a time (so the pair above proves parallelism)", () =>
+    Effect.gen(function* () {
+      const results = yield* pair("one-thread")
+      for (const result of results) {
+        expect(result._tag === "Left" ? result.left.message : "spoken").toMatch(
+          /^The speech engine took longer than 0.3 s/
+        )
+      }
+    }).pipe(withEngine({ threads: 1, deadline: () => "300 millis" }))
   )
 
   /** `size` "[group:…]" segments at once, padded to `length` characters: each is spoken only if `size` threads meet. */
@@ -243,15 +231,12 @@ describe("EspeakSynthesizer threads", () => {
     30_000
   )
 
-  it.live(
-    "with 0 workers one engine thread still starts, so that the voices are listed and a segment is spoken",
-    () =>
-      Effect.gen(function* () {
-        const synthesizer = yield* Synthesizer
-        expect(synthesizer.voices).toContain("en-us")
-        expect(threadOf(yield* synthesizer.synthesize("Once upon a time.", "en-us", 1))).toBeGreaterThan(0)
-      }).pipe(withEngine({ threads: 0 })),
-    10_000
+  it.live("with 0 workers one engine thread still starts, so that the voices are listed and a segment is spoken", () =>
+    Effect.gen(function* () {
+      const synthesizer = yield* Synthesizer
+      expect(synthesizer.voices).toContain("en-us")
+      expect(threadOf(yield* synthesizer.synthesize("Once upon a time.", "en-us", 1))).toBeGreaterThan(0)
+    }).pipe(withEngine({ threads: 0 }))
   )
 
   it.live(
