@@ -199,7 +199,7 @@ export const make = Effect.gen(function* () {
   }
 
   /** A reply that is not what `name` answers is a defect of the store. */
-  const unexpected = (name: ScriptName, reply: unknown) =>
+  const unexpected = (name: ScriptName | "stats", reply: unknown) =>
     Effect.dieMessage(`The Redis script ${name}.lua answered ${JSON.stringify(reply)?.slice(0, 200)}`)
 
   /** Runs a script whose answer starts with the count it evicted, and logs that count. */
@@ -310,7 +310,7 @@ export const make = Effect.gen(function* () {
 
   const stats = call((c) => c.tasksStats(P, [])).pipe(
     Effect.flatMap((reply) => {
-      if (!Array.isArray(reply) || reply.length !== 5) return unexpected("read", reply)
+      if (!Array.isArray(reply) || reply.length !== 5) return unexpected("stats", reply)
       const [pending, processing, finished, tombstones, oldest] = reply as [number, number, number, number, unknown]
       return Effect.succeed({
         pending,
