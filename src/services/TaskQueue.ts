@@ -41,9 +41,12 @@ export class TaskQueue extends Context.Tag("storyflow/TaskQueue")<
      */
     readonly onLost: (claim: Processing, stop: Effect.Effect<void>) => Effect.Effect<Effect.Effect<void>>
     /**
-     * A wait for work, to be made once per worker: the effect it answers completes when a task may have been
-     * submitted since the worker's last claim, so that a worker sleeps while there is nothing to do.
+     * A wait for work, made once per worker, for a worker that claims tasks of `kinds`: the effect it answers
+     * completes when a task of those kinds may be waiting, so that a worker sleeps while there is nothing to do. The
+     * worker claims after each wait, and waits after each claim that found nothing. A task that starts waiting wakes
+     * at most one idle worker that runs its kind (never one that does not), and none is missed: a task that starts
+     * waiting between a worker's claim that found nothing and its next wait ends that wait at once.
      */
-    readonly subscribeWork: Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+    readonly subscribeWork: (kinds: ReadonlyArray<string>) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
   }
 >() {}

@@ -34,6 +34,7 @@ const scripts = {
   tasksReap: script(Scripts.reap),
   tasksRenew: script(Scripts.renew),
   tasksSweep: script(Scripts.sweep),
+  tasksWake: script(Scripts.wake),
   tasksList: script(Scripts.list),
   tasksStats: script(Scripts.stats)
 }

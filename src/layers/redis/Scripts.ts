@@ -20,6 +20,7 @@ export const cancel = step("cancel")
 export const reap = step("reap")
 export const renew = step("renew")
 export const sweep = step("sweep")
+export const wake = step("wake")
 export const read = step("read")
 export const list = step("list")
 /** Reads counts only, so it needs none of the prelude. */

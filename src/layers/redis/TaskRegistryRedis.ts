@@ -26,6 +26,7 @@ import { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as Connection from "./Connection.js"
 import { EVICTION_LIMIT } from "./Scripts.js"
 import * as Stored from "./Stored.js"
+import * as WakeUps from "./WakeUps.js"
 import type { NotHeld } from "../registry/RegistryCommon.js"
 import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "../registry/RegistryCommon.js"
 import { firstStored } from "../../domain/IdempotencyKey.js"
@@ -35,13 +36,6 @@ import * as WatchChannels from "../registry/WatchChannels.js"
 
 /** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
 const EVENTS_BUFFER = 4096
-
-/**
- * How long an idle worker waits for a work notice before it looks for itself (notices can be lost in an outage), in
- * real time: a network concern, not the registry's time (a test that moves its clock on by a day would otherwise
- * make every idle worker look 43,200 times).
- */
-const IDLE_POLL = Duration.seconds(2)
 
 /** Expired claims taken back per reap; a reap that finds more runs again at once. */
 const REAP_BATCH = 100
@@ -67,7 +61,8 @@ const SCRIPTS = {
   list: "tasksList",
   reap: "tasksReap",
   renew: "tasksRenew",
-  sweep: "tasksSweep"
+  sweep: "tasksSweep",
+  wake: "tasksWake"
 } as const
 type ScriptName = keyof typeof SCRIPTS
 
@@ -108,10 +103,6 @@ export const make = Effect.gen(function* () {
       () => Effect.sync(() => readers--)
     ).pipe(Effect.as(Stream.fromPubSub(events)))
   )
-  // "There may be work", for one idle worker at a time: a worker that claims a task passes the word on to the next,
-  // so that a notice wakes as many workers as there are tasks (plus one that finds none), not every idle worker in
-  // every process for every task.
-  const work = yield* Queue.dropping<void>(1)
   // The claims this process's workers hold, by token, and what stops each one's handler.
   const held = new Map<string, Task.Processing>()
   const stops = new Map<string, Effect.Effect<void>>()
@@ -129,8 +120,6 @@ export const make = Effect.gen(function* () {
         if (!stops.has(message)) return
       } else {
         const type = message[0]
-        // A task is waiting for a worker: wake one here.
-        if (type === "S" || type === "W") Queue.unsafeOffer(work, undefined)
         if (type === "E") {
           if (readers === 0) return
         } else if (readers === 0) {
@@ -329,7 +318,6 @@ export const make = Effect.gen(function* () {
       const task = Stored.fromJson(answer)
       if (task._tag !== "PROCESSING") return yield* unexpected("claim", answer)
       held.set(token, task)
-      yield* Queue.offer(work, undefined)
       return Option.some(task)
     })
 
@@ -399,12 +387,13 @@ export const make = Effect.gen(function* () {
       return Effect.sync(() => stops.delete(claimed.claim))
     })
 
-  const subscribeWork = Effect.succeed(
-    Queue.take(work).pipe(
-      Effect.timeoutTo({ duration: IDLE_POLL, onSuccess: () => undefined, onTimeout: () => undefined }),
-      Effect.withClock(live)
-    )
-  )
+  // Idle workers wait on Redis through one blocking connection per kind set, not a poll each.
+  const wakeUps = yield* WakeUps.make({
+    url: redis.url,
+    prefix: P,
+    rearm: (kinds) => Effect.asVoid(run("wake", kinds))
+  })
+  const subscribeWork = wakeUps.subscribe
 
   /** Publishes a record's new state to readers of `events` and to its watchers, and follows it while active. */
   const tell = (task: Task.Task, here: boolean) =>
@@ -420,7 +409,7 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       if (inbound._tag === "Resync") {
         // Notices published while the subscription was down are lost: watchers read their task again, readers of
-        // `events` are told to read what they rely on again, workers look.
+        // `events` are told to read what they rely on again. (Workers are woken by markers that outlast an outage.)
         mirror.clear()
         for (const id of yield* channels.watched) {
           yield* get(id).pipe(
@@ -428,8 +417,7 @@ export const make = Effect.gen(function* () {
             Effect.ignore
           )
         }
-        yield* PubSub.publish(events, { _tag: "Missed" })
-        return yield* Queue.offer(work, undefined)
+        return yield* PubSub.publish(events, { _tag: "Missed" })
       }
       const { message } = inbound
       if (inbound.channel === channel.lost) {

@@ -11,7 +11,6 @@ import {
   Option,
   Order,
   PubSub,
-  Queue,
   Ref,
   Stream
 } from "effect"
@@ -32,6 +31,7 @@ import type { ListFilter, RegistryEvent, SubmitOptions } from "../../services/Ta
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import type { NotHeld } from "./RegistryCommon.js"
 import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
+import * as IdleWorkers from "./IdleWorkers.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
 import * as WatchChannels from "./WatchChannels.js"
@@ -82,8 +82,8 @@ export const make = Effect.gen(function* () {
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
   const channels = yield* WatchChannels.make
   const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
-  // "There may be work": each idle worker holds a subscription and needs only the latest signal.
-  const work = yield* PubSub.sliding<void>(1)
+  // Idle workers by kind set: a task waiting wakes one of them that runs its kind, not every idle worker.
+  const idle = IdleWorkers.make()
   // What to do when a claim that a worker is running is lost: stop its handler.
   const claims = yield* Ref.make(HashMap.empty<string, Effect.Effect<void>>())
 
@@ -114,7 +114,7 @@ export const make = Effect.gen(function* () {
         const count = before.length + after.length
         if (changed !== undefined) {
           yield* channels.publish(changed)
-          if (changed._tag === "PENDING") yield* PubSub.publish(work, undefined)
+          if (changed._tag === "PENDING") idle.wake(changed.kind)
           // A claim that this change ended (the task was cancelled) is lost: tell the worker that holds it.
           if (previous?._tag === "PROCESSING" && !holds(previous)(changed)) {
             const stop = HashMap.get(yield* Ref.get(claims), previous.claim)
@@ -304,7 +304,7 @@ export const make = Effect.gen(function* () {
       Effect.as(Ref.update(claims, HashMap.remove(claimed.claim)))
     )
 
-  const subscribeWork = Effect.map(PubSub.subscribe(work), (subscription) => Queue.take(subscription))
+  const subscribeWork = (kinds: ReadonlyArray<string>) => Effect.sync(() => idle.join(kinds).sleep)
 
   return {
     registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: Stream.fromPubSub(events), sweep, stats }),

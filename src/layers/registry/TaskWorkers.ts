@@ -93,7 +93,7 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
       }).pipe(Effect.annotateLogs({ taskId: claim.id, kind: claim.kind }))
 
     const worker = Effect.gen(function* () {
-      const waitForWork = yield* queue.subscribeWork
+      const waitForWork = yield* queue.subscribeWork(names)
       // A claimed task is always run and recorded: the claim and what follows it are one uninterruptible region,
       // in which only the handler itself, the wait for work and the waits between retries can be interrupted.
       // The token is made once per claim, so that a claim retried after its answer was lost gets the same task.

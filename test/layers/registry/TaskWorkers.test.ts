@@ -23,7 +23,7 @@ describe("TaskWorkers", () => {
         report: () => Effect.fail(down),
         finish: () => Effect.fail(down),
         onLost: () => Effect.succeed(Effect.void),
-        subscribeWork: Effect.succeed(Effect.never)
+        subscribeWork: () => Effect.succeed(Effect.never)
       })
       const scope = yield* Scope.make()
       yield* Layer.buildWithScope(

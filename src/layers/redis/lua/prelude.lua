@@ -26,6 +26,8 @@
 -- - `P idem`        hash, idempotency key → "{fingerprint} {id} {total} {weight} {createdAt}"; `P idem:of`, id → key;
 --                   a key is dropped with its task's tombstone
 -- - `P meta`        hash: `pending` (count), `weight` (the active tasks' work) and `seq` (arrivals), kept by the scripts
+-- - `P w:{kind}`    zset of one member, the kind's wake-up marker: set when a task of the kind starts waiting and
+--                   by a claim that leaves some waiting; an idle process takes it (`BZPOPMIN`) and wakes one worker
 -- Channels: `P events` carries one notice per change, `{T}{origin} {id} {version} {delta}`, where T says what the
 -- delta is: `S` submitted (the record without its payload), `C` claimed (`{"claim","startedAt","attempts"}`), `D` a
 -- segment done, `X` a segment failed (the segment or error), `W` waiting again, handed back or taken back
@@ -174,10 +176,15 @@ local function evictDue()
   trimTombstones()
 end
 
--- Queues a PENDING task.
+-- Wakes one idle worker of `kind`, in whichever process: sets the kind's marker, which stays one member however
+-- many tasks wait.
+local function wake(kind) redis.call("ZADD", P .. "w:" .. kind, 0, "w") end
+
+-- Queues a PENDING task, and wakes a worker for it.
 local function enqueue(id, kind)
   redis.call("ZADD", P .. "q:" .. kind, redis.call("HINCRBY", P .. "meta", "seq", 1), id)
   redis.call("HINCRBY", P .. "meta", "pending", 1)
+  wake(kind)
 end
 
 -- What a PROCESSING task's claim leaves behind when it ends: its lease, its token and its reports' numbers.

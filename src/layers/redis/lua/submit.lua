@@ -31,6 +31,7 @@ redis.call("HSET", rec(id), "_tag", '"PENDING"', "id", quote(id), "kind", quote(
 -- enqueue(), with the counts already read: one write for all three.
 redis.call("HSET", P .. "meta", "pending", pending + 1, "weight", active + weight, "seq", seq)
 redis.call("ZADD", P .. "q:" .. kind, seq, id)
+wake(kind)
 relist(id, nil, "PENDING", ARGV[1])
 if key ~= "" then
   redis.call("HSET", P .. "idem", key, fingerprint .. " " .. id .. " " .. total .. " " .. ARGV[6] .. " " .. ARGV[1])

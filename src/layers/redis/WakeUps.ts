@@ -1,0 +1,126 @@
+import { createClient } from "@redis/client"
+import { Clock, Duration, Effect, Fiber, RcMap, Runtime, Schedule, Scope } from "effect"
+import type { RegistryUnavailable } from "../../domain/Errors.js"
+import type { Sleepers } from "../registry/IdleWorkers.js"
+import { kindSetKey, makeSleepers } from "../registry/IdleWorkers.js"
+import { redact } from "./Connection.js"
+
+/**
+ * How long one blocking wait lasts before it is made again. Idle, a kind set costs Redis one command per this
+ * long; and a wait that has not answered this long plus `OVERDUE` later is on a connection that died without a word
+ * (no reset ever came), which is then made again.
+ */
+const BLOCK = Duration.seconds(15)
+const OVERDUE = Duration.seconds(10)
+
+/** What a client connection of this module calls itself (`CLIENT LIST`), so that an operator can tell it apart. */
+export const CLIENT_NAME = "storyflow-wake"
+
+/** How a wait that failed (Redis cannot be reached) is made again: quickly at first, then every 2 seconds. */
+const again = Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
+
+/**
+ * Wake-ups on Redis, for the idle workers of this process. A task that starts waiting (submitted, handed back,
+ * taken back) sets its kind's marker `P w:{kind}` in the script that queues it, and a claim that leaves tasks of a
+ * kind sets it again; the marker is a sorted set of one member, so it stays one key however many tasks wait. Per kind
+ * set, this process holds one connection that waits on its kinds' markers (`BZPOPMIN`) while one of its workers is
+ * idle, and wakes one idle worker per marker it takes: idle workers cost Redis one command per `BLOCK`, whatever
+ * their number. A marker that finds no one idle here (they were stopped) is handed back; one taken by a connection
+ * that was lost before its answer came is made again by `rearm` (the registry's own check, one script per kind set)
+ * once the connection is back.
+ */
+export const make = (options: {
+  readonly url: string
+  readonly prefix: string
+  /** Sets the marker of every kind given that has tasks waiting. */
+  readonly rearm: (kinds: ReadonlyArray<string>) => Effect.Effect<void, RegistryUnavailable>
+}) =>
+  Effect.gen(function* () {
+    const live = Clock.make()
+    const runtime = yield* Effect.runtime<never>()
+    const where = redact(options.url)
+
+    const kindSet = (key: string) =>
+      Effect.gen(function* () {
+        const sleepers = makeSleepers(key.split(","))
+        const keys = sleepers.kinds.map((kind) => `${options.prefix}w:${kind}`)
+        const scope = yield* Effect.scope
+        const client = createClient({
+          url: options.url,
+          name: CLIENT_NAME,
+          // A wait made while the connection is down fails at once, and is made again a moment later: a wait queued
+          // meanwhile would be sent when the connection is back, and the marker it took lost with its abandoned answer.
+          disableOfflineQueue: true,
+          socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) }
+        })
+        // Markers taken by a wait whose answer was lost (the connection dropped) are made again, each time the
+        // connection is back; once the registry's check has run, the next wait takes them.
+        const rearm = options
+          .rearm(sleepers.kinds)
+          .pipe(
+            Effect.retry({ schedule: again, while: (e) => e._tag === "RegistryUnavailable" }),
+            Effect.catchAllCause((cause) => Effect.logWarning("Could not check for tasks missed by idle workers", cause)),
+            Effect.withClock(live)
+          )
+        let down = false
+        let connected = false
+        client.on("error", (error: unknown) => {
+          if (down) return
+          down = true
+          const reason = error instanceof Error ? error.message : String(error)
+          Runtime.runFork(runtime)(
+            Effect.logWarning(`Cannot reach Redis at ${where} (REDIS_URL) for wake-ups: ${reason}; retrying`)
+          )
+        })
+        client.on("ready", () => {
+          down = false
+          if (connected) Runtime.runFork(runtime)(Effect.forkIn(rearm, scope))
+          connected = true
+        })
+        client.connect().catch(() => undefined)
+
+        const wait = Effect.tryPromise(() => client.bzPopMin(keys, Duration.toSeconds(BLOCK))).pipe(
+          Effect.timeoutFail({
+            duration: Duration.sum(BLOCK, OVERDUE),
+            onTimeout: () => new Error("a blocking wait was not answered")
+          }),
+          Effect.tapError(() =>
+            // A connection that has gone quiet is made again (which `ready` follows with a check).
+            client.isReady ? Effect.sync(() => client.destroy()).pipe(Effect.zipRight(reconnect)) : Effect.void
+          )
+        )
+        const reconnect = Effect.sync(() => {
+          if (!client.isOpen) client.connect().catch(() => undefined)
+        })
+        const step = Effect.gen(function* () {
+          yield* sleepers.someoneAsleep
+          const popped = yield* Effect.retry(wait, again)
+          if (popped === null || sleepers.wakeOne()) return
+          // No one here is idle any more: another process may be.
+          yield* Effect.tryPromise(() => client.zAdd(popped.key, { score: 0, value: "w" })).pipe(Effect.ignore)
+        })
+        const loop = yield* step.pipe(Effect.forever, Effect.withClock(live), Effect.forkScoped)
+
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function* () {
+            yield* Fiber.interrupt(loop)
+            client.destroy()
+            // A marker taken by a wait cut off here is made again, for another process's workers.
+            yield* options.rearm(sleepers.kinds).pipe(
+              Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => undefined }),
+              Effect.ignore,
+              Effect.withClock(live)
+            )
+          })
+        )
+        return sleepers
+      })
+
+    const sets = yield* RcMap.make({ lookup: kindSet })
+
+    /** The wait of one worker of `kinds`, for as long as the scope lasts. */
+    const subscribe = (kinds: ReadonlyArray<string>): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
+      Effect.map(RcMap.get(sets, kindSetKey(kinds)), (sleepers: Sleepers) => sleepers.sleep)
+
+    return { subscribe }
+  })
