@@ -6,6 +6,7 @@ import { idempotencySuite } from "./suite/idempotency.js"
 import { idsSuite } from "./suite/ids.js"
 import { interruptionSuite } from "./suite/interruption.js"
 import { lifecycleSuite } from "./suite/lifecycle.js"
+import { wakeUpsSuite } from "./suite/wakeUps.js"
 import { watchSuite } from "./suite/watch.js"
 
 /**
@@ -21,4 +22,5 @@ export const registrySuite = (name: string, harness: RegistryHarness) =>
     interruptionSuite(harness)
     claimsSuite(harness)
     idempotencySuite(harness)
+    wakeUpsSuite(harness)
   })
