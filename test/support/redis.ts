@@ -1,5 +1,7 @@
 import { createClient } from "@redis/client"
-import { Context, Effect, Layer, TestClock, TestServices } from "effect"
+import { Context, Effect, Exit, Layer, TestClock, TestServices } from "effect"
+import type { ChildProcess } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as Sweeper from "../../src/layers/registry/Sweeper.js"
 import * as TaskIdsHmac from "../../src/layers/ids/TaskIdsHmac.js"
 import * as TaskRegistryRedis from "../../src/layers/redis/TaskRegistryRedis.js"
@@ -8,6 +10,7 @@ import * as RedisConfig from "../../src/services/RedisConfig.js"
 import * as RegistryConfig from "../../src/services/RegistryConfig.js"
 import { TaskQueue } from "../../src/services/TaskQueue.js"
 import { TaskRegistry } from "../../src/services/TaskRegistry.js"
+import { freePort } from "./net.js"
 import type { RegistryHarness } from "./registry.js"
 import { withEnv } from "./registry.js"
 import { Gates, Script, ScriptHandler } from "./script.js"
@@ -118,3 +121,29 @@ export const redisHarness: RegistryHarness = {
   advance: (duration) => Effect.zipRight(TestClock.adjust(duration), settle),
   shared: Effect.map(sharedPrefix, (prefix) => ({ TASK_REDIS_PREFIX: prefix }))
 }
+
+/** A redis-server of the test's own, on a free port, that the test can stop and start again; stopped with the scope. */
+export const ownRedis = Effect.gen(function* () {
+  const port = yield* Effect.promise(freePort)
+  let child: ChildProcess | undefined
+  const start = Effect.gen(function* () {
+    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore"
+    })
+    for (let attempt = 0; ; attempt++) {
+      const up = yield* Effect.exit(requireRedis(`redis://127.0.0.1:${port}`))
+      if (Exit.isSuccess(up) || attempt === 100) return yield* up
+      yield* TestServices.provideLive(Effect.sleep("20 millis"))
+    }
+  })
+  const stop = Effect.promise(async () => {
+    const exiting = child
+    child = undefined
+    if (exiting === undefined || exiting.exitCode !== null) return
+    const exited = new Promise((resolve) => exiting.once("exit", resolve))
+    exiting.kill("SIGKILL")
+    await exited
+  })
+  yield* Effect.addFinalizer(() => stop)
+  return { url: `redis://127.0.0.1:${port}`, start, stop }
+})
