@@ -87,7 +87,10 @@ describe("the Redis scripts, fed bad input", () => {
         ["cancel: unknown id", Scripts.cancel, ["0", "o", "no-such-id", '"why"'], [0, "unknown"]],
         ["cancel: finished task", Scripts.cancel, ["0", "o", done.id, '"why"'], [0, "finished", "COMPLETED"]],
         ["renew: stale token", Scripts.renew, ["0", "o", "1000", live.id, "stale"], ["stale"]],
-        ["read: unknown id", Scripts.read, ["0", "o", "no-such-id"], [0, "unknown"]]
+        ["read: unknown id", Scripts.read, ["0", "o", "no-such-id"], [0, "unknown"]],
+        ["wake: kinds with no task waiting", Scripts.wake, ["0", "o", "other.kind", "no.kind"], 0],
+        // A marker is one member however often it is set: setting it again changes nothing.
+        ["wake: a kind whose marker is set", Scripts.wake, ["0", "o", Script.name, "other.kind"], 1]
       ]
       for (const [what, script, args, expected] of refusals) {
         const { reply } = (yield* evalScript(script, prefix, args)) as { reply: unknown }
@@ -115,6 +118,36 @@ describe("the Redis scripts, fed bad input", () => {
       )
       expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "it succeeded").toContain("report.lua")
       yield* unchanged
+    })
+  )
+
+  it.scoped("set a kind's wake-up marker when a task starts waiting, and again after a claim that leaves some", () =>
+    Effect.gen(function* () {
+      const prefix = yield* sharedPrefix
+      const context = yield* Layer.build(redisRegistry({ TASK_REDIS_PREFIX: prefix, TASK_CONCURRENCY: "0" }))
+      const registry = yield* Effect.provide(TaskRegistry, context)
+      const queue = yield* Effect.provide(TaskQueue, context)
+      const marker = `${prefix}w:${Script.name}`
+      const client = yield* Effect.acquireRelease(
+        Effect.promise(() => createClient({ url: redisUrl }).connect()),
+        (c) => Effect.sync(() => c.destroy())
+      )
+      const markers = Effect.promise(() => client.zCard(marker))
+      const take = Effect.promise(() => client.del(marker))
+
+      yield* registry.submit(Script, Jobs.instant())
+      yield* registry.submit(Script, Jobs.instant())
+      expect(yield* markers).toBe(1)
+      yield* take
+      // A claim that leaves a task waiting wakes another worker for it; the last claim wakes no one.
+      const first = Option.getOrThrow(yield* queue.claim([Script.name, "other.kind"], "t1"))
+      expect(yield* markers).toBe(1)
+      yield* take
+      yield* queue.claim([Script.name], "t2")
+      expect(yield* markers).toBe(0)
+      // A task handed back waits again: a worker is woken for it.
+      yield* queue.finish(first, { _tag: "Shutdown" })
+      expect(yield* markers).toBe(1)
     })
   )
 })
