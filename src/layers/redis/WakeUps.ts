@@ -73,6 +73,7 @@ export const make = (options: {
           )
         })
         client.on("ready", () => {
+          if (down) Runtime.runFork(runtime)(Effect.logInfo(`Reached Redis at ${where} for wake-ups`))
           down = false
           if (connected) Runtime.runFork(runtime)(Effect.forkIn(rearm, scope))
           connected = true
