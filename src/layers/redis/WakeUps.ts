@@ -6,11 +6,12 @@ import { kindSetKey, makeSleepers } from "../registry/IdleWorkers.js"
 import { redact } from "./Connection.js"
 
 /**
- * How long one blocking wait lasts before it is made again. Idle, a kind set costs Redis one command per this
- * long; and a wait that has not answered this long plus `OVERDUE` later is on a connection that died without a word
- * (no reset ever came), which is then made again.
+ * How long one blocking wait lasts before it is made again, after a look for tasks left waiting with no marker (one
+ * taken by a process that has stopped answering: paused, starved, partitioned). Idle, a kind set costs Redis two
+ * commands per this long. A wait that has not answered this long plus `OVERDUE` later is on a connection that died
+ * without a word (no reset ever came), which is then made again.
  */
-const BLOCK = Duration.seconds(15)
+const BLOCK = Duration.seconds(5)
 const OVERDUE = Duration.seconds(10)
 
 /** What a client connection of this module calls itself (`CLIENT LIST`), so that an operator can tell it apart. */
@@ -24,10 +25,11 @@ const again = Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spa
  * taken back) sets its kind's marker `P w:{kind}` in the script that queues it, and a claim that leaves tasks of a
  * kind sets it again; the marker is a sorted set of one member, so it stays one key however many tasks wait. Per kind
  * set, this process holds one connection that waits on its kinds' markers (`BZPOPMIN`) while one of its workers is
- * idle, and wakes one idle worker per marker it takes: idle workers cost Redis one command per `BLOCK`, whatever
+ * idle, and wakes one idle worker per marker it takes: idle workers cost Redis two commands per `BLOCK`, whatever
  * their number. A marker that finds no one idle here (they were stopped) is handed back; one taken by a connection
  * that was lost before its answer came is made again by `rearm` (the registry's own check, one script per kind set)
- * once the connection is back.
+ * once the connection is back; one taken by a process that stopped answering is made good by another's look when its
+ * wait times out.
  */
 export const make = (options: {
   readonly url: string
@@ -44,6 +46,7 @@ export const make = (options: {
       Effect.gen(function* () {
         const sleepers = makeSleepers(key.split(","))
         const keys = sleepers.kinds.map((kind) => `${options.prefix}w:${kind}`)
+        const queues = sleepers.kinds.map((kind) => `${options.prefix}q:${kind}`)
         const scope = yield* Effect.scope
         const client = createClient({
           url: options.url,
@@ -96,7 +99,14 @@ export const make = (options: {
         const step = Effect.gen(function* () {
           yield* sleepers.someoneAsleep
           const popped = yield* Effect.retry(wait, again)
-          if (popped === null || sleepers.wakeOne()) return
+          if (popped === null) {
+            // Nothing for a while. A marker goes to the process that has waited longest, which may since have stopped
+            // answering (paused, starved): if tasks wait all the same, one worker here looks.
+            const waiting = yield* Effect.tryPromise(() => client.exists(queues)).pipe(Effect.orElseSucceed(() => 0))
+            if (waiting > 0) sleepers.wakeOne()
+            return
+          }
+          if (sleepers.wakeOne()) return
           // No one here is idle any more: another process may be.
           yield* Effect.tryPromise(() => client.zAdd(popped.key, { score: 0, value: "w" })).pipe(Effect.ignore)
         })

@@ -153,4 +153,34 @@ describe("TaskRegistryRedis: wake-ups", () => {
       }).pipe(Effect.scoped),
     60_000
   )
+
+  it.live(
+    "a wake-up taken by a process that stopped answering is made good by another process's look",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* ownRedis
+        yield* redis.start
+        const prefix = testPrefix()
+        // A process frozen in the middle of its wait (paused, starved): first in line for the marker, it takes it
+        // and never wakes anyone.
+        const frozen = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            createClient({ url: redis.url })
+              .on("error", () => {})
+              .connect()
+          ),
+          (client) => Effect.sync(() => client.destroy())
+        )
+        const taken = frozen.bzPopMin(`${prefix}w:${Script.name}`, 0).catch(() => null)
+        const send = yield* testClient(redis.url)
+        yield* eventually(clients(send), (list) => list.some((c) => c["cmd"] === "bzpopmin"))
+        const context = yield* process_({ REDIS_URL: redis.url, TASK_REDIS_PREFIX: prefix, TASK_CONCURRENCY: "2" })
+        yield* waiting(send, 1)
+        const task = yield* submit(Jobs.instant()).pipe(Effect.provide(context))
+        expect(yield* Effect.promise(() => taken)).toMatchObject({ value: "w" })
+        // Within one blocking wait (5 s) and a claim.
+        yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(context))
+      }).pipe(Effect.scoped),
+    60_000
+  )
 })
