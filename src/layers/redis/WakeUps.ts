@@ -58,13 +58,11 @@ export const make = (options: {
         })
         // Markers taken by a wait whose answer was lost (the connection dropped) are made again, each time the
         // connection is back; once the registry's check has run, the next wait takes them.
-        const rearm = options
-          .rearm(sleepers.kinds)
-          .pipe(
-            Effect.retry({ schedule: again, while: (e) => e._tag === "RegistryUnavailable" }),
-            Effect.catchAllCause((cause) => Effect.logWarning("Could not check for tasks missed by idle workers", cause)),
-            Effect.withClock(live)
-          )
+        const rearm = options.rearm(sleepers.kinds).pipe(
+          Effect.retry({ schedule: again, while: (e) => e._tag === "RegistryUnavailable" }),
+          Effect.catchAllCause((cause) => Effect.logWarning("Could not check for tasks missed by idle workers", cause)),
+          Effect.withClock(live)
+        )
         let down = false
         let connected = false
         client.on("error", (error: unknown) => {
@@ -117,11 +115,13 @@ export const make = (options: {
             yield* Fiber.interrupt(loop)
             client.destroy()
             // A marker taken by a wait cut off here is made again, for another process's workers.
-            yield* options.rearm(sleepers.kinds).pipe(
-              Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => undefined }),
-              Effect.ignore,
-              Effect.withClock(live)
-            )
+            yield* options
+              .rearm(sleepers.kinds)
+              .pipe(
+                Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => undefined }),
+                Effect.ignore,
+                Effect.withClock(live)
+              )
           })
         )
         return sleepers
