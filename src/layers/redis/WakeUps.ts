@@ -113,7 +113,7 @@ export const make = (options: {
         yield* Effect.addFinalizer(() =>
           Effect.gen(function* () {
             yield* Fiber.interrupt(loop)
-            client.destroy()
+            if (client.isOpen) client.destroy()
             // A marker taken by a wait cut off here is made again, for another process's workers.
             yield* options
               .rearm(sleepers.kinds)
