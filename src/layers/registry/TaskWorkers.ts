@@ -8,6 +8,7 @@ import { RegistryConfig } from "../../services/RegistryConfig.js"
 import type { RunnableHandler, TaskHandler, TaskProgress } from "../../services/TaskHandler.js"
 import * as Handlers from "../../services/TaskHandler.js"
 import { TaskQueue } from "../../services/TaskQueue.js"
+import * as Loops from "./Loops.js"
 
 /** How a worker retries a store it cannot reach: quickly at first, then every few seconds. */
 const untilReachable = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
@@ -99,6 +100,7 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
       // The token is made once per claim, so that a claim retried after its answer was lost gets the same task.
       const next = Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => persist(queue.claim(names, crypto.randomUUID()))).pipe(
+          Effect.tap(() => loop.healthy),
           Effect.flatMap(
             Option.match({
               onNone: () => restore(waitForWork),
@@ -107,16 +109,13 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
           )
         )
       )
-      // A defect outside any handler costs the task it happened on, not the worker.
-      const guarded = next.pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logError("A worker failed", cause)
-        )
-      )
-      return yield* Effect.forever(guarded)
+      // A defect outside any handler costs the task it happened on, not the worker; the workers' claims that keep
+      // failing are tried again less and less often, logged once per streak.
+      return yield* Effect.forever(loop.retrying(next))
     }).pipe(Effect.scoped)
 
     if (names.length === 0) return
+    const loop = yield* Loops.make("The workers")
     for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(worker)
   })
 

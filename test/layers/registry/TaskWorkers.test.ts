@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { Deferred, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope, TestClock } from "effect"
 import { RegistryUnavailable } from "../../../src/domain/Errors.js"
 import { CompletedSegment } from "../../../src/domain/Task.js"
 import * as TaskKind from "../../../src/domain/TaskKind.js"
@@ -9,6 +9,7 @@ import * as RegistryConfig from "../../../src/services/RegistryConfig.js"
 import * as TaskHandler from "../../../src/services/TaskHandler.js"
 import { TaskQueue } from "../../../src/services/TaskQueue.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
+import { logCapture } from "../../support/logs.js"
 import { awaitStatus } from "../../support/registry.js"
 
 const Kind = TaskKind.make({ name: "k", payload: Schema.Struct({}), total: () => 1 })
@@ -78,4 +79,63 @@ describe("TaskWorkers", () => {
       })
     }).pipe(Effect.scoped)
   )
+
+  it.effect("go on when their claim dies, trying less and less often, with one Warning, and recover", () => {
+    const { layer, lines } = logCapture()
+    return Effect.gen(function* () {
+      const store = yield* Layer.build(
+        TaskRegistryMemory.layer.pipe(Layer.provideMerge(RegistryConfig.layer({ concurrency: 4 })))
+      )
+      const queue = yield* Effect.provide(TaskQueue, store)
+      // A store whose claim dies (on Redis, an error reply such as NOPERM is a defect), until it is mended.
+      let broken = true
+      let claims = 0
+      const dying = TaskQueue.of({
+        ...queue,
+        claim: (kinds, token) =>
+          Effect.suspend(() => {
+            claims++
+            return broken ? Effect.dieMessage("NOPERM this user has no permissions") : queue.claim(kinds, token)
+          })
+      })
+      yield* Layer.build(
+        TaskWorkers.layer(Kind).pipe(
+          Layer.provide(
+            TaskHandler.layer(
+              Kind,
+              Effect.succeed(() => Effect.void)
+            )
+          ),
+          Layer.provide(Layer.succeed(TaskQueue, dying)),
+          Layer.provide(RegistryConfig.layer({ concurrency: 4 }))
+        )
+      )
+      const registry = yield* Effect.provide(TaskRegistry, store)
+      const task = yield* registry.submit(Kind, {})
+      // Each worker has tried once, and waits.
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      expect(claims).toBe(4)
+      // Ten seconds of a dying claim: the four workers share one back-off (main: thousands of claims at once).
+      const perSecond: Array<number> = []
+      for (let s = 0; s < 10; s++) {
+        const before = claims
+        yield* TestClock.adjust("1 second")
+        perSecond.push(claims - before)
+      }
+      expect(Math.max(...perSecond)).toBeLessThan(10)
+      expect(claims).toBeLessThan(30)
+      const warnings = lines.filter((l) => l.level === "WARN")
+      expect(warnings.map((l) => l.message)).toEqual([expect.stringMatching(/^The workers failed; trying again in/)])
+      expect(warnings[0]!.cause).toContain("NOPERM")
+      expect(lines.filter((l) => l.level === "ERROR")).toEqual([])
+      // Mended: within the longest wait the workers claim again, say so once, and run the task.
+      broken = false
+      yield* TestClock.adjust("30 seconds")
+      expect((yield* registry.get(task.id))._tag).toBe("COMPLETED")
+      const info = lines.filter((l) => l.level === "INFO" && l.message.startsWith("The workers"))
+      expect(info.map((l) => l.message)).toEqual([
+        expect.stringMatching(/^The workers recovered after \d+ failure\(s\)/)
+      ])
+    }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
+  })
 })
