@@ -1,6 +1,23 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope, TestClock } from "effect"
+import {
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  Layer,
+  LogLevel,
+  Logger,
+  Option,
+  Queue,
+  Ref,
+  Schema,
+  Scope,
+  TestClock
+} from "effect"
 import { RegistryUnavailable } from "../../../src/domain/Errors.js"
+import type { RunOutcome } from "../../../src/domain/Outcome.js"
+import { TaskId } from "../../../src/domain/TaskId.js"
+import * as Task from "../../../src/domain/Task.js"
 import { CompletedSegment } from "../../../src/domain/Task.js"
 import * as TaskKind from "../../../src/domain/TaskKind.js"
 import * as TaskRegistryMemory from "../../../src/layers/registry/TaskRegistryMemory.js"
@@ -138,4 +155,57 @@ describe("TaskWorkers", () => {
       ])
     }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Info))
   })
+
+  it.effect("fail a task of a kind they have no handler for, saying so, and go on to the next", () =>
+    Effect.gen(function* () {
+      // A store that answers a claim for kind `k` with a task of another kind (a bug, or a kind renamed meanwhile).
+      const claimed = (n: number, kind: string) =>
+        Either.getOrThrow(
+          Task.start(
+            1,
+            `claim-${n}`
+          )(
+            Task.pending({
+              id: TaskId.make(`00000000-0000-4000-8000-00000000000${n}`),
+              kind,
+              payload: {},
+              total: 1,
+              createdAt: 0
+            })
+          )
+        )
+      const waiting = yield* Ref.make([claimed(1, "other"), claimed(2, "k")])
+      const finished = yield* Queue.unbounded<readonly [string, RunOutcome]>()
+      const kinds = yield* Ref.make<Array<ReadonlyArray<string>>>([])
+      const queue = TaskQueue.of({
+        claim: (names) =>
+          Ref.update(kinds, (seen) => [...seen, names]).pipe(
+            Effect.zipRight(Ref.modify(waiting, ([first, ...rest]) => [Option.fromNullable(first), rest] as const))
+          ),
+        report: () => Effect.void,
+        finish: (claim, outcome) => Queue.offer(finished, [claim.kind, outcome] as const),
+        onLost: () => Effect.succeed(Effect.void),
+        subscribeWork: () => Effect.succeed(Effect.never)
+      })
+      yield* Layer.build(
+        TaskWorkers.layer(Kind).pipe(
+          Layer.provide(
+            TaskHandler.layer(
+              Kind,
+              Effect.succeed(() => Effect.void)
+            )
+          ),
+          Layer.provide(Layer.succeed(TaskQueue, queue)),
+          Layer.provide(RegistryConfig.layer({ concurrency: 1 }))
+        )
+      )
+      expect(yield* Queue.take(finished)).toEqual([
+        "other",
+        { _tag: "Failed", message: "Task died unexpectedly: No handler for tasks of kind other" }
+      ])
+      expect(yield* Queue.take(finished)).toEqual(["k", { _tag: "Succeeded" }])
+      // It claims only the kinds it has handlers for.
+      expect((yield* Ref.get(kinds))[0]).toEqual(["k"])
+    }).pipe(Effect.scoped)
+  )
 })
