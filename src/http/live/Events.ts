@@ -1,10 +1,11 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Chunk, Effect, identity, Option, Schedule, Stream } from "effect"
+import { Effect, Option, Schedule, Stream } from "effect"
 import * as Task from "../../domain/Task.js"
 import type { RegistryEvent } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../api/Api.js"
-import { eventStream, evictedEvent, makeStatusEvents, PING, statsEvent, StreamsClosing } from "./Sse.js"
+import { eventResponse, eventStream, evictedEvent, makeStatusEvents, statsEvent, StreamsClosing } from "./Sse.js"
+import * as TaskFeeds from "./TaskFeeds.js"
 import * as HttpMetrics from "../metrics/HttpMetrics.js"
 
 /** How often, at most, `GET /api/events` sends the registry's counts while changes happen. */
@@ -21,36 +22,25 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
     const registry = yield* TaskRegistry
     const closing = yield* StreamsClosing
     const statusEvents = makeStatusEvents()
+    const feeds = yield* TaskFeeds.make(registry, closing)
 
     return handlers
       .handleRaw("task", ({ headers, path }) =>
         Effect.gen(function* () {
           const after = headers["last-event-id"] ?? -1
-          // The first snapshot is read before answering, so that 404 and 410 are answered as JSON, not as a 200 that
-          // ends at once. The subscription lives in the request's scope, which lasts until the response has been
-          // sent or the client has gone; it is released then either way.
-          // `toPull` rather than `peel`: the rest is read in the response's own fiber, with no fiber and handoff per
-          // snapshot in between; with a thousand watchers, every stage is paid a thousand times per change.
-          const pull = yield* Stream.toPull(registry.watch(path.task_id))
-          const firstChunk = yield* Effect.catchAll(pull, (e) =>
-            Option.match(e, { onNone: () => Effect.succeed(Chunk.empty<Task.Task>()), onSome: Effect.fail })
-          )
-          const first = Chunk.head(firstChunk)
+          // The task's shared feed (./TaskFeeds.ts), held for as long as the request's scope, which lasts until the
+          // response has been sent or the client has gone. Made with the first snapshot read before answering, so
+          // that 404 and 410 are answered as JSON, not as a 200 that ends at once.
+          const feed = yield* feeds.get(path.task_id)
+          const first = yield* feed.latest
           if (Option.isNone(first)) return HttpServerResponse.empty({ status: 204 })
           // Finished at or before the version the client has: nothing will ever come, and 204 tells an EventSource
           // to stop reconnecting.
           if (Task.isFinished(first.value) && first.value.version <= after) {
             return HttpServerResponse.empty({ status: 204 })
           }
-          const rest = Stream.repeatEffectChunkOption(pull)
-          const snapshots = Stream.concat(Stream.fromChunk(firstChunk), endOnFailure(rest)).pipe(
-            Stream.filter((task) => task.version > after),
-            Stream.map((task) => statusEvents(task, true)),
-            // Node sends the headers with the first bytes of the body: a resumed stream with nothing newer yet
-            // starts with a ping, so that the client knows at once that it is connected.
-            first.value.version > after ? identity : Stream.prepend(Chunk.of(PING))
-          )
-          return eventStream(HttpMetrics.countingOpen(snapshots, "task"), closing)
+          yield* HttpMetrics.openFor("task")
+          return eventResponse(yield* feed.join(after))
         })
       )
       .handleRaw("all", () =>

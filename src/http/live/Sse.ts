@@ -1,6 +1,7 @@
 import { Sse } from "@effect/experimental"
 import { HttpServerResponse } from "@effect/platform"
 import { Context, Deferred, Effect, Layer, Schedule, Stream } from "effect"
+import type { Readable } from "node:stream"
 import type { Tombstone } from "../../domain/RegistryState.js"
 import type { Task } from "../../domain/Task.js"
 import type { RegistryStats } from "../../services/TaskRegistry.js"
@@ -103,6 +104,16 @@ export const PING = utf8.encode(": ping\n\n")
  * and whatever subscription it holds. On closing the stream ends like every other stream (the response is completed),
  * so that its connection closes at once rather than being cut.
  */
+/** The response headers of an event stream: no cache, and no buffering by a proxy (nginx honours `x-accel-buffering`). */
+const eventHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+/**
+ * An event stream as a 200 response whose frames, pings included, come from a node `Readable` (a subscriber of a
+ * shared feed, ./Broadcast.ts): the platform pipes it to the socket as it is written, with no fiber per frame.
+ */
+export const eventResponse = (frames: Readable) =>
+  HttpServerResponse.raw(frames, { contentType: "text/event-stream", headers: eventHeaders })
+
 export const eventStream = <E>(frames: Stream.Stream<Uint8Array, E>, closing: Deferred.Deferred<void>) =>
   HttpServerResponse.stream(
     // One merge, not two: pings that stop when the app closes, beside the frames; whichever ends first ends both.
@@ -115,7 +126,6 @@ export const eventStream = <E>(frames: Stream.Stream<Uint8Array, E>, closing: De
     ),
     {
       contentType: "text/event-stream",
-      // No cache, and no buffering by a proxy (nginx honours `x-accel-buffering`): each event goes out when made.
-      headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+      headers: eventHeaders
     }
   )

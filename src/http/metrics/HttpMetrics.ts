@@ -19,6 +19,12 @@ export const countingOpen = <A, E, R>(stream: Stream.Stream<A, E, R>, name: "tas
   )
 }
 
+/** Counts one stream in `eventStreamsOpen` for as long as the scope is open. */
+export const openFor = (name: "task" | "all") => {
+  const open = Metric.tagged(eventStreamsOpen, "stream", name)
+  return Effect.acquireRelease(Metric.increment(open), () => Metric.incrementBy(open, -1))
+}
+
 /** A request's route as a label: the API's path pattern it matched (`/api/tasks/:task_id`), or `unmatched`. */
 export const routeLabeller = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
   api: HttpApi.HttpApi<Id, Groups, E, R>,

@@ -142,24 +142,36 @@ describe("GET /api/tasks/{task_id}/events", () => {
     }).pipe(Effect.provide(countedServerLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
   )
 
-  it.scoped("frees the registry subscription of a client that goes away", () =>
-    Effect.gen(function* () {
+  it.scoped("shares one registry subscription among a task's watchers, and frees it when the last goes away", () => {
+    const { layer: logs, lines } = logCapture()
+    return Effect.gen(function* () {
       const open = yield* OpenSubscriptions
       const openGauge = Metric.tagged(eventStreamsOpen, "stream", "task")
       const id: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
+      const first = yield* Scope.make()
       const client = yield* Scope.make()
+      const leaving = yield* openEvents(`/api/tasks/${id}/events`).pipe(Scope.extend(first))
       const streams = yield* Effect.all(
-        Array.from({ length: 3 }, () => openEvents(`/api/tasks/${id}/events`)),
+        Array.from({ length: 2 }, () => openEvents(`/api/tasks/${id}/events`)),
         { concurrency: "unbounded" }
       ).pipe(Scope.extend(client))
-      yield* Effect.forEach(streams, (s) => s.next)
-      expect(yield* open).toBe(3)
+      yield* Effect.forEach([leaving, ...streams], (s) => s.next)
+      // Three streams open, one watch of the registry between them.
+      expect(yield* open).toBe(1)
       expect((yield* Metric.value(openGauge)).count).toBe(3)
+      // One leaves: the others keep the watch, and still get what comes (a ping after 15 s).
+      yield* Scope.close(first, Exit.void)
+      expect((yield* eventually(Metric.value(openGauge), (s) => s.count === 2)).count).toBe(2)
+      expect(yield* open).toBe(1)
+      yield* TestClock.adjust("15 seconds")
+      for (const stream of streams) expect(yield* stream.next).toEqual({ comment: "ping" })
       yield* Scope.close(client, Exit.void)
       expect(yield* eventually(open, (n) => n === 0)).toBe(0)
       expect((yield* eventually(Metric.value(openGauge), (s) => s.count === 0)).count).toBe(0)
-    }).pipe(Effect.provide(countedServerLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
-  )
+      // Clients going away is no failure.
+      expect(lines.filter((l) => l.level !== "INFO" && l.level !== "DEBUG")).toEqual([])
+    }).pipe(Effect.provide(countedServerLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))), Effect.provide(logs))
+  })
 
   it.live("ends open streams when the server shuts down, rather than holding it for the grace period", () =>
     Effect.gen(function* () {
