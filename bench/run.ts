@@ -1,3 +1,4 @@
+import { audioBudget } from "./audio.js"
 import { httpPolling } from "./http.js"
 import { memory } from "./memory.js"
 import { redis } from "./redis.js"
@@ -26,10 +27,11 @@ const sections: Record<string, (mode: Mode) => Promise<void>> = {
   sse: liveProgress,
   redis,
   // Also the end of `redis`; by this name, that benchmark alone.
-  lifecycle
+  lifecycle,
+  audio: audioBudget
 }
 // Run only when named in `--only` (a plain run gets them inside another section).
-const askedOnly = new Set(["lifecycle"])
+const askedOnly = new Set(["lifecycle", "audio"])
 
 console.log(`StoryFlow Tasks benchmarks (${full ? "full" : "quick"} mode), Node ${process.version}`)
 for (const [name, run] of Object.entries(sections)) {
