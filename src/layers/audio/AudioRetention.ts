@@ -1,5 +1,5 @@
 import type { ConfigError } from "effect"
-import { Clock, Duration, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Ref, Schema } from "effect"
 import { isActive } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import type { Speech } from "../../domain/Wav.js"
@@ -9,6 +9,7 @@ import { AudioStore, AudioStoreError } from "../../services/AudioStore.js"
 import type { AudioRetentionConfig } from "../../services/Settings.js"
 import * as Settings from "../../services/Settings.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
+import * as Loops from "../registry/Loops.js"
 
 const decodeTaskId = Schema.decodeUnknownOption(TaskId)
 
@@ -153,11 +154,8 @@ export const layer = (config: AudioRetentionConfig): Layer.Layer<AudioStore, nev
     AudioStore,
     Effect.gen(function* () {
       const policy = yield* make(config)
-      yield* policy.prune.pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning("Audio retention failed; it runs again later", cause)),
-        Effect.schedule(Schedule.spaced(config.interval)),
-        Effect.forkScoped
-      )
+      // A run that fails is tried again with the loops' back-off, logged once per streak.
+      yield* Loops.every("Audio retention", config.interval, policy.prune).pipe(Effect.forkScoped)
       return policy.store
     })
   )

