@@ -13,6 +13,8 @@ export default defineConfig({
     include: ["test/domain/**/*.test.ts", "test/layers/registry/**/*.test.ts"],
     // None of these tests reads dist/: no globalSetup to emit it.
     testTimeout: 30_000,
+    // Read by the few tests too slow to run once per mutant, which then skip.
+    env: { STORYFLOW_MUTATION_RUN: "1" },
     maxWorkers: 1,
     minWorkers: 1
   }

@@ -91,6 +91,19 @@ describe("task transitions", () => {
     const released = right(Task.release()(running))
     expect(released).toMatchObject({ _tag: "PENDING", payload: { text: "x" }, attempts: 0, version: 3 })
     expect(right(Task.start(30, "claim-2")(released))).toMatchObject({ claim: "claim-2", attempts: 1 })
+    // A task taken back once already (its lease ran out) comes back with no segments, its latest attempt returned.
+    const again = right(
+      Task.segmentDone(segment)(right(Task.start(40, "claim-3")(new Task.Pending({ ...pending, attempts: 1 }))))
+    )
+    expect(again).toMatchObject({ attempts: 2, completedSegments: [segment] })
+    const handedBack = right(Task.release()(again))
+    expect(handedBack).toEqual(new Task.Pending({ ...pending, attempts: 1, version: again.version + 1 }))
+    expect(Task.progress(handedBack)).toEqual({ current: 0, total: 2, percentage: 0 })
+    expect(right(Task.start(50, "claim-4")(handedBack))).toMatchObject({
+      attempts: 2,
+      completedSegments: [],
+      errors: []
+    })
     const finished: ReadonlyArray<Task.Task> = [
       right(Task.complete(30)(running)),
       right(Task.fail(30, "x")(running)),

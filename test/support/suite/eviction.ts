@@ -130,6 +130,21 @@ export const evictionSuite = (harness: RegistryHarness) => {
       }).pipe(using({ ...noSweep, TASK_MAX_RETAINED: "2" }))
     )
 
+    it.effect("logs the records a finish pushes over TASK_MAX_RETAINED, counted with those due before it", () => {
+      const { layer, lines } = logCapture()
+      return Effect.gen(function* () {
+        const first = yield* submit(Jobs.instant())
+        yield* awaitStatus(first.id, "COMPLETED")
+        yield* advance("1 second")
+        const second = yield* submit(Jobs.instant())
+        yield* awaitStatus(second.id, "COMPLETED")
+        // The second task's finish pushed the first over the cap of 1: one record cleaned up, and said so once.
+        expect(cleanups(lines).map((l) => [l.message, l.annotations.evicted])).toEqual([
+          ["Cleaned up 1 finished task(s)", 1]
+        ])
+      }).pipe(using({ ...noSweep, TASK_MAX_RETAINED: "1" }), Effect.provide(layer))
+    })
+
     it.effect("answers an evicted id from its tombstone, and keeps at most TASK_TOMBSTONES of them", () =>
       Effect.gen(function* () {
         const registry = yield* TaskRegistry
