@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/transport/Listener.js"
+import * as AudioLedgerMemory from "./layers/audio/AudioLedgerMemory.js"
 import * as AudioRetention from "./layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/speech/EspeakSynthesizer.js"
@@ -39,6 +40,9 @@ const registryLayer = Layer.unwrapEffect(
   )
 ).pipe(Layer.provide(TaskIdKeyFile.layerConfig))
 
+/** The audio accounting beside the registry that `TASK_STORE` names. */
+const ledgerLayer = Layer.unwrapEffect(Effect.map(Settings.taskStore, (_store) => AudioLedgerMemory.layer))
+
 /**
  * Everything the HTTP handlers use, configured from the environment, with the given speech engine: the registry
  * that `TASK_STORE` names, `TASK_CONCURRENCY` workers that narrate, and the audio store under `AUDIO_DIR`. The
@@ -47,8 +51,9 @@ const registryLayer = Layer.unwrapEffect(
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
-  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written.
-  const store = AudioRetention.layerConfig.pipe(Layer.provide(AudioStoreFs.layerConfig))
+  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written, counted
+  // where the registry is kept: in memory for one process, in Redis for every process sharing the registry.
+  const store = AudioRetention.layerConfig.pipe(Layer.provide(AudioStoreFs.layerConfig), Layer.provide(ledgerLayer))
   const audio = Layer.mergeAll(synthesizer, store)
   const workers = TaskWorkers.layer(Narration).pipe(
     Layer.provide(NarrationHandler.layer),
