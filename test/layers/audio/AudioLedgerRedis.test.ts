@@ -4,7 +4,7 @@ import type { Context } from "effect"
 import { Duration, Effect, Exit, Layer, TestClock } from "effect"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
-import type { TaskId } from "../../../src/domain/TaskId.js"
+import { TaskId } from "../../../src/domain/TaskId.js"
 import * as AudioLedgerRedis from "../../../src/layers/audio/AudioLedgerRedis.js"
 import * as AudioRetention from "../../../src/layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
@@ -12,7 +12,8 @@ import { RedisConnection } from "../../../src/layers/redis/Connection.js"
 import { AudioLedger } from "../../../src/services/AudioLedger.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
 import { tempAudioDir } from "../../support/http.js"
-import { redisRegistry, sharedPrefix } from "../../support/redis.js"
+import { ownRedis, redisRegistry, sharedPrefix, testPrefix } from "../../support/redis.js"
+import { createClient } from "@redis/client"
 import { awaitStatus } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
 import { Gates, newGate, submit } from "../../support/script.js"
@@ -38,11 +39,11 @@ const budget = (maxBytes: number): AudioRetention.AudioRetentionConfig => ({
 })
 
 /** One "process": its own registry instance, ledger, and store over the shared prefix and directory. */
-const instance = (root: string, prefix: string, concurrency: number) =>
+const instance = (root: string, prefix: string, concurrency: number, env: Record<string, string> = {}) =>
   Layer.mergeAll(
     Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer)),
     AudioLedgerRedis.layer.pipe(
-      Layer.provideMerge(redisRegistry({ TASK_REDIS_PREFIX: prefix, TASK_CONCURRENCY: String(concurrency) }))
+      Layer.provideMerge(redisRegistry({ ...env, TASK_REDIS_PREFIX: prefix, TASK_CONCURRENCY: String(concurrency) }))
     )
   )
 
@@ -143,5 +144,31 @@ describe("the audio ledger on Redis", () => {
         expect(yield* ledger.usage).toEqual({ bytes: WAV_BYTES, tasks: 1 })
       }).pipe(Effect.provide(a))
     })
+  )
+
+  it.scoped(
+    "a write while Redis is paused fails, saying why, and the next one after it answers is counted",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* ownRedis
+        yield* redis.start
+        const root = tempAudioDir()
+        const a: Instance = yield* Layer.build(instance(root, testPrefix(), 0, { REDIS_URL: redis.url }))
+        const { store } = yield* Effect.provide(AudioRetention.make(budget(10 * WAV_BYTES)), a)
+        const id = TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e")
+        yield* store.write(id, "s0", speech)
+        const admin = yield* Effect.promise(() => createClient({ url: redis.url }).connect())
+        yield* Effect.addFinalizer(() => Effect.sync(() => admin.destroy()))
+        // Longer than the store's five-second command timeout.
+        yield* Effect.promise(() => admin.sendCommand(["CLIENT", "PAUSE", "8000", "ALL"]))
+        const refused = yield* Effect.flip(store.write(id, "s1", speech))
+        expect(refused.message).toContain("audio budget cannot be checked")
+        expect(existsSync(join(root, id, "s1.wav"))).toBe(false)
+        yield* Effect.promise(() => admin.sendCommand(["CLIENT", "UNPAUSE"]))
+        yield* store.write(id, "s2", speech)
+        expect(yield* store.usage).toEqual({ bytes: 2 * WAV_BYTES, tasks: 1 })
+        expect(bytesOnDisk(root)).toBe(2 * WAV_BYTES)
+      }),
+    60_000
   )
 })
