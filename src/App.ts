@@ -3,6 +3,8 @@ import { Effect, Layer } from "effect"
 import { Narration } from "./domain/Narration.js"
 import { HttpAppLive } from "./http/HttpApp.js"
 import * as Listener from "./http/transport/Listener.js"
+import * as AudioLedgerMemory from "./layers/audio/AudioLedgerMemory.js"
+import * as AudioLedgerRedis from "./layers/audio/AudioLedgerRedis.js"
 import * as AudioRetention from "./layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "./layers/audio/AudioStoreFs.js"
 import * as EspeakSynthesizer from "./layers/speech/EspeakSynthesizer.js"
@@ -24,15 +26,18 @@ import type { Synthesizer } from "./services/Synthesizer.js"
 /**
  * The registry `TASK_STORE` names, with its sweep fiber. Task ids are signed under `TASK_ID_SECRET` or the key kept
  * in `AUDIO_DIR`, so that ids from before a restart (or from another process on the same Redis) answer 410 rather
- * than 404.
+ * than 404. Beside it, the audio ledger: in Redis with the registry, so that processes sharing it and one
+ * `AUDIO_DIR` share one count; in memory otherwise.
  */
 const registryLayer = Layer.unwrapEffect(
   Effect.map(Settings.taskStore, (store) =>
     store === "redis"
-      ? TaskRegistryRedis.layerWithTaskIds.pipe(
+      ? AudioLedgerRedis.layer.pipe(
+          Layer.provideMerge(TaskRegistryRedis.layerWithTaskIds),
           Layer.provideMerge(Layer.mergeAll(RegistryConfig.layerConfig, RedisConfig.layerConfig))
         )
-      : TaskRegistryMemory.layerWithTaskIds.pipe(
+      : AudioLedgerMemory.layer.pipe(
+          Layer.provideMerge(TaskRegistryMemory.layerWithTaskIds),
           // In memory, `TASK_CONCURRENCY=0` is refused: no other process could run this one's tasks.
           Layer.provideMerge(Layer.effect(RegistryConfig.RegistryConfig, Settings.registryInMemory))
         )
@@ -47,7 +52,8 @@ const registryLayer = Layer.unwrapEffect(
  * PENDING on Redis for another process) before the engine and the store they use are closed.
  */
 export const servicesWith = <E>(synthesizer: Layer.Layer<Synthesizer, E, RegistryConfig.RegistryConfig>) => {
-  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written.
+  // The files under `AUDIO_DIR`, kept within `AUDIO_RETENTION` and `AUDIO_MAX_BYTES` as they are written, counted
+  // where the registry is kept: in memory for one process, in Redis for every process sharing the registry.
   const store = AudioRetention.layerConfig.pipe(Layer.provide(AudioStoreFs.layerConfig))
   const audio = Layer.mergeAll(synthesizer, store)
   const workers = TaskWorkers.layer(Narration).pipe(

@@ -2,6 +2,7 @@ import { createClient } from "@redis/client"
 import { Context, Effect, Exit, Layer, TestClock, TestServices } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
+import { RedisConnection } from "../../src/layers/redis/Connection.js"
 import * as Sweeper from "../../src/layers/registry/Sweeper.js"
 import * as TaskIdsHmac from "../../src/layers/ids/TaskIdsHmac.js"
 import * as TaskRegistryRedis from "../../src/layers/redis/TaskRegistryRedis.js"
@@ -59,12 +60,15 @@ const probes = new Set<Effect.Effect<number>>()
 
 const store = Layer.scopedContext(
   Effect.gen(function* () {
-    const { pending, queue, registry } = yield* TaskRegistryRedis.make
+    const { connection, pending, queue, registry } = yield* TaskRegistryRedis.make
     yield* Effect.acquireRelease(
       Effect.sync(() => probes.add(pending)),
       () => Effect.sync(() => probes.delete(pending))
     )
-    return Context.make(TaskRegistry, registry).pipe(Context.add(TaskQueue, queue))
+    return Context.make(TaskRegistry, registry).pipe(
+      Context.add(TaskQueue, queue),
+      Context.add(RedisConnection, connection)
+    )
   })
 )
 

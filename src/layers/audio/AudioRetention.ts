@@ -1,159 +1,183 @@
 import type { ConfigError } from "effect"
-import { Clock, Duration, Effect, Layer, Option, Ref, Schema } from "effect"
-import { isActive } from "../../domain/Task.js"
-import { TaskId } from "../../domain/TaskId.js"
+import { Clock, Duration, Effect, Exit, Layer, Schedule } from "effect"
+import type { RegistryUnavailable } from "../../domain/Errors.js"
+import type { TaskId } from "../../domain/TaskId.js"
 import type { Speech } from "../../domain/Wav.js"
 import { wavBytes } from "../../domain/Wav.js"
-import type { AudioHolding } from "../../services/AudioStore.js"
+import { AudioLedger } from "../../services/AudioLedger.js"
 import { AudioStore, AudioStoreError } from "../../services/AudioStore.js"
 import type { AudioRetentionConfig } from "../../services/Settings.js"
 import * as Settings from "../../services/Settings.js"
-import { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as Loops from "../registry/Loops.js"
-
-const decodeTaskId = Schema.decodeUnknownOption(TaskId)
 
 export type { AudioRetentionConfig } from "../../services/Settings.js"
 
 /** The embedded defaults, as listed in the README. */
 export const defaults: AudioRetentionConfig = Settings.audioRetentionDefaults
 
+/** How long a writer waits, in all, for removals under way to make room for its segment. */
+const BUSY_FOR = Duration.seconds(10)
+
 /**
- * The retention policy over a store: `write` keeps the store within `maxBytes` as it writes, and `prune` removes
+ * The retention policy over a store, with the accounting that `AudioLedger` keeps (for one process, or for every
+ * process sharing the directory): `write` keeps the directory within the budget as it writes, and `prune` removes
  * what is past `retention` (and, in case a budget was lowered, what is over it). Both remove the least recently
- * written finished task's audio first, and never the audio of a task that is PENDING or PROCESSING.
- *
- * One lock orders every decision to remove, so that two writers never both count the same free space, and the
- * total each decision reads is the store's running count at that moment (never one read at the start of a pass,
- * which misses what is written meanwhile).
+ * written finished task's audio first, and never the audio of a task that is PENDING or PROCESSING: the ledger picks
+ * what goes, in one atomic step with the count it reads, so that two writers never both count the same free space.
  */
 export const make = (config: AudioRetentionConfig) =>
   Effect.gen(function* () {
     const store = yield* AudioStore
-    const registry = yield* TaskRegistry
-    const lock = yield* Effect.makeSemaphore(1)
-    // Bytes of segments admitted and not yet written: the next writer makes room for them too.
-    const admitted = yield* Ref.make(0)
+    const ledger = yield* AudioLedger
     const retentionMs = Duration.toMillis(config.retention)
-    const { maxBytes } = config
-    const bytesHeld = Effect.map(store.usage, (usage) => usage.bytes)
+    // Waits for other writers' removals are real time, whatever clock the registry keeps.
+    const live = Clock.make()
 
-    /**
-     * Whether the task may have its audio removed: it has finished, or the registry no longer holds it (evicted, or
-     * from before a restart: a task the registry does not hold is not running anywhere that uses it). A store that
-     * cannot be asked might hold the task as active: its audio is kept until it can.
-     */
-    const finished = (taskId: TaskId) =>
-      registry.get(taskId).pipe(
-        Effect.map((task) => !isActive(task)),
-        Effect.catchTags({
-          TaskNotFound: () => Effect.succeed(true),
-          TaskExpired: () => Effect.succeed(true),
-          TaskNoLongerHeld: () => Effect.succeed(true)
-        }),
-        Effect.orElseSucceed(() => false)
+    const budget = yield* ledger
+      .budget(config.maxBytes)
+      .pipe(
+        Effect.catchTag("RegistryUnavailable", (e) =>
+          Effect.as(Effect.logWarning(`Could not read the shared audio budget: ${e.message}`), config.maxBytes)
+        )
       )
+    if (budget !== config.maxBytes) {
+      yield* Effect.logWarning(
+        `The audio directory's budget is kept with the registry, and every process applies it: AUDIO_MAX_BYTES ` +
+          `${budget} (this process: ${config.maxBytes}). To change it, see "Scale out" in the README`
+      )
+    }
 
-    /** Removes the holding's audio if its task has finished; answers whether it did. */
-    const removeIfFinished = (holding: AudioHolding) =>
-      Effect.gen(function* () {
-        // A directory that is not a task's was not written by the store: never touched.
-        const id = decodeTaskId(holding.taskId)
-        if (Option.isNone(id) || !(yield* finished(id.value))) return false
-        return yield* store.remove(holding.taskId).pipe(
+    /** Removes the audio the ledger picked, then says it is gone; answers the tasks whose audio went. */
+    const removeAll = (victims: ReadonlyArray<string>) =>
+      Effect.filter(victims, (taskId) =>
+        store.remove(taskId).pipe(
+          Effect.zipRight(ledger.release(taskId)),
           Effect.as(true),
           Effect.tapError((e) => Effect.logWarning(`Could not remove a task's audio: ${e.message}`)),
           Effect.orElseSucceed(() => false)
         )
-      })
-
-    const prune = lock.withPermits(1)(
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const removed: Array<string> = []
-        for (const holding of yield* store.holdings) {
-          const expired = retentionMs > 0 && now - holding.lastWrite > retentionMs
-          const overBudget = maxBytes > 0 && (yield* bytesHeld) > maxBytes
-          // Oldest first: once neither rule applies to this one, none applies to a newer one.
-          if (!expired && !overBudget) break
-          if (yield* removeIfFinished(holding)) removed.push(holding.taskId)
-        }
-        if (removed.length > 0) {
-          yield* Effect.logInfo(`Removed the audio of ${removed.length} finished task(s)`).pipe(
-            Effect.annotateLogs({ removed: removed.length, audioBytes: yield* bytesHeld })
-          )
-        }
-        return removed
-      })
-    )
-
-    /**
-     * Before a segment of `size` bytes is written: removes finished tasks' audio, oldest first, until what is held,
-     * what other writers are about to write and this segment fit in the budget. If only running tasks' audio is left
-     * and the store is already over the budget, the segment is refused: the store then never holds more than the
-     * budget plus the one segment each writer had in hand when it last fitted.
-     */
-    const admit = (size: number) =>
-      lock.withPermits(1)(
-        Effect.gen(function* () {
-          const fits = Effect.zipWith(
-            bytesHeld,
-            Ref.get(admitted),
-            (held, pending) => held + pending + size <= maxBytes
-          )
-          let removed = 0
-          if (!(yield* fits)) {
-            for (const holding of yield* store.holdings) {
-              if (yield* removeIfFinished(holding)) removed++
-              if (yield* fits) break
-            }
-          }
-          const held = yield* bytesHeld
-          if (removed > 0) {
-            yield* Effect.logInfo(
-              `Removed the audio of ${removed} finished task(s) to stay within AUDIO_MAX_BYTES`
-            ).pipe(Effect.annotateLogs({ removed, audioBytes: held }))
-          }
-          if (held > maxBytes) {
-            return yield* new AudioStoreError({
-              message:
-                `The audio budget (AUDIO_MAX_BYTES, ${maxBytes} bytes) is taken by tasks still running; ` +
-                "this segment was not written"
-            })
-          }
-          yield* Ref.update(admitted, (n) => n + size)
-        })
       )
 
+    const unavailable = (segmentId: string) => (e: RegistryUnavailable) =>
+      new AudioStoreError({
+        message: `The audio budget cannot be checked, so segment ${segmentId} was not written: ${e.message}`
+      })
+
+    /**
+     * Reserves room for a segment: removes what the ledger picked, and while other writers' removals are under way,
+     * tries again shortly. Refused when running tasks' audio alone is over the budget.
+     */
+    const admit = (taskId: TaskId, segmentId: string, size: number) =>
+      Effect.gen(function* () {
+        const deadline = live.unsafeCurrentTimeMillis() + Duration.toMillis(BUSY_FOR)
+        for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+          const admission = yield* ledger.reserve(taskId, size).pipe(Effect.mapError(unavailable(segmentId)))
+          const removed = yield* removeAll(admission.victims)
+          if (removed.length > 0) {
+            yield* Effect.logInfo(
+              `Removed the audio of ${removed.length} finished task(s) to stay within AUDIO_MAX_BYTES`
+            ).pipe(Effect.annotateLogs({ removed: removed.length }))
+          }
+          switch (admission._tag) {
+            case "Admitted":
+              return admission.token
+            case "Full":
+              return yield* new AudioStoreError({
+                message:
+                  `The audio budget (AUDIO_MAX_BYTES, ${admission.maxBytes} bytes) is taken by tasks still running; ` +
+                  `segment ${segmentId} was not written`
+              })
+            case "Busy":
+              if (live.unsafeCurrentTimeMillis() >= deadline) {
+                return yield* new AudioStoreError({
+                  message: `No room in the audio budget within ${Duration.format(BUSY_FOR)}: segment ${segmentId} was not written`
+                })
+              }
+              yield* Effect.sleep(Duration.millis(wait)).pipe(Effect.withClock(live))
+          }
+        }
+      })
+
     const write = (taskId: TaskId, segmentId: string, speech: Speech) => {
-      if (maxBytes === 0) return store.write(taskId, segmentId, speech)
       const size = wavBytes(speech)
       return Effect.acquireUseRelease(
-        admit(size),
-        () => store.write(taskId, segmentId, speech),
-        () => Ref.update(admitted, (n) => n - size)
+        admit(taskId, segmentId, size),
+        (token) =>
+          Effect.flatMap(store.write(taskId, segmentId, speech), (seconds) =>
+            Clock.currentTimeMillis.pipe(
+              Effect.flatMap((now) => ledger.commit(token, taskId, segmentId, size, now)),
+              Effect.mapError(unavailable(segmentId)),
+              Effect.as(seconds)
+            )
+          ),
+        // A reservation whose segment was not written is given back (a commit ends it too: this then does nothing).
+        (token, exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(ledger.cancel(token)))
       )
     }
 
-    return { store: AudioStore.of({ ...store, write }), prune }
+    const prune = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const cutoff = retentionMs > 0 ? now - retentionMs : Number.MIN_SAFE_INTEGER
+      const removed: Array<string> = []
+      for (;;) {
+        const victims = yield* ledger.pick(cutoff, PICK_BATCH)
+        removed.push(...(yield* removeAll(victims)))
+        if (victims.length < PICK_BATCH) break
+      }
+      if (removed.length > 0) {
+        yield* Effect.logInfo(`Removed the audio of ${removed.length} finished task(s)`).pipe(
+          Effect.annotateLogs({ removed: removed.length })
+        )
+      }
+      return removed
+    })
+
+    /** Counts what the directory holds and the ledger does not know of (audio from before it, or a lost Redis). */
+    const reconcile = Effect.flatMap(store.scan, ledger.reconcile)
+
+    const remove = (taskId: string) =>
+      Effect.gen(function* () {
+        const fail = (e: RegistryUnavailable) => new AudioStoreError({ message: e.message })
+        yield* ledger.take(taskId).pipe(Effect.mapError(fail))
+        const freed = yield* store.remove(taskId)
+        yield* ledger.release(taskId).pipe(Effect.mapError(fail))
+        return freed
+      })
+
+    return {
+      store: AudioStore.of({ ...store, write, remove, usage: ledger.usage, holdings: ledger.holdings }),
+      prune,
+      reconcile
+    }
   })
+
+/** Tasks picked for removal per step of a prune. */
+const PICK_BATCH = 100
 
 /**
  * Applies the policy once to the store as it is: removes the audio of every finished task past `retention` since its
  * last write, then, while the store is over `maxBytes`, the least recently written finished task's audio. Answers the
  * tasks whose audio went.
  */
-export const prune = (config: AudioRetentionConfig) => Effect.flatMap(make(config), (policy) => policy.prune)
+export const prune = (config: AudioRetentionConfig) =>
+  Effect.flatMap(make(config), (policy) => Effect.zipRight(policy.reconcile, policy.prune))
 
 /**
  * The store under the policy: writes keep within the budget, and the policy is applied every `interval` in the
  * layer's scope. Provide it over the store that holds the files.
  */
-export const layer = (config: AudioRetentionConfig): Layer.Layer<AudioStore, never, AudioStore | TaskRegistry> =>
+export const layer = (config: AudioRetentionConfig): Layer.Layer<AudioStore, never, AudioStore | AudioLedger> =>
   Layer.scoped(
     AudioStore,
     Effect.gen(function* () {
       const policy = yield* make(config)
+      // In the background, so that a large AUDIO_DIR does not hold up start-up; meanwhile writes are counted.
+      yield* policy.reconcile.pipe(
+        Effect.tapError((e) => Effect.logWarning(`Could not count the audio on disk; trying again: ${e.message}`)),
+        Effect.retry(Schedule.spaced("5 seconds")),
+        Effect.withSpan("AudioRetention.reconcile"),
+        Effect.forkScoped
+      )
       // A run that fails is tried again with the loops' back-off, logged once per streak.
       yield* Loops.every("Audio retention", config.interval, policy.prune).pipe(Effect.forkScoped)
       return policy.store
@@ -161,5 +185,5 @@ export const layer = (config: AudioRetentionConfig): Layer.Layer<AudioStore, nev
   )
 
 /** The policy read from `AUDIO_RETENTION` and `AUDIO_MAX_BYTES`. */
-export const layerConfig: Layer.Layer<AudioStore, ConfigError.ConfigError, AudioStore | TaskRegistry> =
+export const layerConfig: Layer.Layer<AudioStore, ConfigError.ConfigError, AudioStore | AudioLedger> =
   Layer.unwrapEffect(Effect.map(Settings.audioRetention, layer))

@@ -20,7 +20,7 @@ import { isSegmentId } from "../../domain/Segment.js"
 import { TaskId } from "../../domain/TaskId.js"
 import type { Speech } from "../../domain/Wav.js"
 import { durationSeconds, encodeWav } from "../../domain/Wav.js"
-import type { AudioHolding } from "../../services/AudioStore.js"
+import type { AudioHolding, FoundAudio } from "../../services/AudioStore.js"
 import { AudioNotFound, AudioStore, AudioStoreError } from "../../services/AudioStore.js"
 import * as Settings from "../../services/Settings.js"
 
@@ -215,11 +215,11 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
         })
       })
 
-    /** What an earlier run left on disk: each task directory's WAV files, their sizes, and the newest one's time. */
-    const index = Effect.gen(function* () {
+    /** What the disk holds: each task directory's WAV files, their sizes, and the newest one's time. */
+    const scan = Effect.gen(function* () {
       // Only task directories: anything else was not written here, and retention would never remove it.
       const tasks = (yield* Effect.orElseSucceed(fs.readDirectory(base), () => [])).filter(Schema.is(TaskId))
-      yield* Effect.forEach(
+      const found = yield* Effect.forEach(
         tasks,
         (task) =>
           Effect.orElseSucceed(fs.readDirectory(path.join(base, task)), () => []).pipe(
@@ -228,28 +228,46 @@ export const make = (root: string, options: AudioStoreFsOptions = {}) =>
                 names.filter((name) => name.endsWith(".wav")),
                 (name) =>
                   fs.stat(path.join(base, task, name)).pipe(
-                    Effect.flatMap((info) =>
-                      record(
-                        task,
-                        name.slice(0, -".wav".length),
-                        Number(info.size),
-                        Option.match(info.mtime, { onNone: () => 0, onSome: (m) => m.getTime() })
-                      )
-                    ),
-                    Effect.ignore
-                  ),
-                { discard: true }
+                    Effect.map((info) => ({
+                      segmentId: name.slice(0, -".wav".length),
+                      bytes: Number(info.size),
+                      at: Option.match(info.mtime, { onNone: () => 0, onSome: (m) => m.getTime() })
+                    })),
+                    // Removed meanwhile: not there.
+                    Effect.option
+                  )
               )
-            )
+            ),
+            Effect.map((stats): FoundAudio => {
+              const files = Arr.getSomes(stats)
+              return {
+                taskId: task,
+                files: files.map(({ bytes, segmentId }) => [segmentId, bytes] as const),
+                lastWrite: files.reduce((latest, file) => Math.max(latest, file.at), 0)
+              }
+            })
           ),
-        { concurrency: 8, discard: true }
+        { concurrency: 8 }
       )
+      return found.filter((task) => task.files.length > 0)
     })
+
+    /** What an earlier run left on disk, recorded as if written now (each file at its own time). */
+    const index = Effect.flatMap(scan, (found) =>
+      Effect.forEach(
+        found,
+        ({ files, lastWrite, taskId }) =>
+          Effect.forEach(files, ([segmentId, bytes]) => record(taskId, segmentId, bytes, lastWrite), {
+            discard: true
+          }),
+        { discard: true }
+      )
+    )
     // In the background, like the sweep: a large AUDIO_DIR does not hold up start-up; meanwhile usage counts what
     // has been written since.
     yield* index.pipe(Effect.withSpan("AudioStore.index"), Effect.forkScoped)
 
-    return AudioStore.of({ write, locate, usage, holdings, remove })
+    return AudioStore.of({ write, locate, usage, holdings, remove, scan })
   })
 
 /** The store under `root`, given in code. */

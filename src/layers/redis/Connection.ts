@@ -1,8 +1,9 @@
 import type { CommandParser } from "@redis/client"
 import { createClient, defineScript, ErrorReply } from "@redis/client"
-import { Clock, Duration, Effect, Exit, Runtime, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { RegistryUnavailable } from "../../domain/Errors.js"
 import * as RedisConfig from "../../services/RedisConfig.js"
+import * as AudioScripts from "../audio/AudioScripts.js"
 import * as Scripts from "./Scripts.js"
 
 /** How long one command may take before the store counts as unreachable (measured on the real clock). */
@@ -36,7 +37,17 @@ const scripts = {
   tasksSweep: script(Scripts.sweep),
   tasksWake: script(Scripts.wake),
   tasksList: script(Scripts.list),
-  tasksStats: script(Scripts.stats)
+  tasksStats: script(Scripts.stats),
+  audioBudget: script(AudioScripts.budget),
+  audioReserve: script(AudioScripts.reserve),
+  audioCommit: script(AudioScripts.commit),
+  audioCancel: script(AudioScripts.cancel),
+  audioPick: script(AudioScripts.pick),
+  audioTake: script(AudioScripts.take),
+  audioRelease: script(AudioScripts.release),
+  audioReconcile: script(AudioScripts.reconcile),
+  audioUsage: script(AudioScripts.usage),
+  audioHoldings: script(AudioScripts.holdings)
 }
 
 const connect = (url: string) =>
@@ -51,6 +62,18 @@ const connect = (url: string) =>
   })
 
 export type Client = ReturnType<typeof connect>
+
+/**
+ * The registry's command connection and key prefix, for what is kept beside the registry (the audio ledger): one
+ * connection per process, provided by the Redis registry's layers.
+ */
+export class RedisConnection extends Context.Tag("storyflow/RedisConnection")<
+  RedisConnection,
+  {
+    readonly prefix: string
+    readonly call: <A>(command: (c: Client) => Promise<A>) => Effect.Effect<A, RegistryUnavailable>
+  }
+>() {}
 
 /** The URL without its password, for messages. */
 export const redact = RedisConfig.redact

@@ -506,6 +506,7 @@ export const make = Effect.gen(function* () {
   return {
     registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep: sweepOnce, stats }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork }),
+    connection: Connection.RedisConnection.of({ prefix: P, call }),
     /** Commands in flight and notices not yet handled, so that a test can wait for the store to settle. */
     pending: Effect.zipWith(connection.inFlight, Queue.size(notices), (a, b) => a + Math.max(0, b))
   }
@@ -518,17 +519,28 @@ const idOf = (notice: string) => {
 }
 
 /** The Redis store alone, without the sweep fiber, given its configurations and where its ids come from. */
-export const layerStore: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig | RedisConfig | TaskIds> =
-  Layer.scopedContext(
-    Effect.map(make, ({ queue, registry }) => Context.make(TaskRegistry, registry).pipe(Context.add(TaskQueue, queue)))
+export const layerStore: Layer.Layer<
+  TaskRegistry | TaskQueue | Connection.RedisConnection,
+  never,
+  RegistryConfig | RedisConfig | TaskIds
+> = Layer.scopedContext(
+  Effect.map(make, ({ connection, queue, registry }) =>
+    Context.make(TaskRegistry, registry).pipe(
+      Context.add(TaskQueue, queue),
+      Context.add(Connection.RedisConnection, connection)
+    )
   )
+)
 
 /**
  * The Redis registry with its sweep fiber, issuing ids with the `TaskIds` given. Processes that share a registry
  * must share its key too (`TASK_ID_SECRET`, or one `AUDIO_DIR`), so that each recognises the others' ids.
  */
-export const layerWithTaskIds: Layer.Layer<TaskRegistry | TaskQueue, never, RegistryConfig | RedisConfig | TaskIds> =
-  Sweeper.layer.pipe(Layer.provideMerge(layerStore))
+export const layerWithTaskIds: Layer.Layer<
+  TaskRegistry | TaskQueue | Connection.RedisConnection,
+  never,
+  RegistryConfig | RedisConfig | TaskIds
+> = Sweeper.layer.pipe(Layer.provideMerge(layerStore))
 
 /**
  * The Redis registry with its sweep fiber, configured from the `ConfigProvider` (environment variables): the
@@ -536,7 +548,7 @@ export const layerWithTaskIds: Layer.Layer<TaskRegistry | TaskQueue, never, Regi
  * the key of its ids (else a key made when it is built, which other processes do not share).
  */
 export const layerConfig: Layer.Layer<
-  TaskRegistry | TaskQueue | RegistryConfig | RedisConfig,
+  TaskRegistry | TaskQueue | RegistryConfig | RedisConfig | Connection.RedisConnection,
   ConfigError.ConfigError
 > = layerWithTaskIds.pipe(
   Layer.provide(TaskIdsHmac.layerConfig),

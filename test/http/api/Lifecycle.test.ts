@@ -196,7 +196,8 @@ const appWith = (registry: TaskRegistry["Type"]) =>
           locate: () => Effect.die("not used"),
           usage: Effect.succeed({ bytes: 0, tasks: 0 }),
           holdings: Effect.succeed([]),
-          remove: () => Effect.die("not used")
+          remove: () => Effect.die("not used"),
+          scan: Effect.succeed([])
         })
       )
     ),

@@ -4,6 +4,7 @@ import { Duration, Effect, Layer, TestClock } from "effect"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { TaskId } from "../../../src/domain/TaskId.js"
+import * as AudioLedgerMemory from "../../../src/layers/audio/AudioLedgerMemory.js"
 import * as AudioRetention from "../../../src/layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
@@ -30,7 +31,9 @@ const bytesOnDisk = (root: string): number =>
 const setup = (root: string, concurrency: number) =>
   Layer.mergeAll(
     Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer)),
-    memoryRegistry({ TASK_CONCURRENCY: String(concurrency) })
+    Layer.fresh(AudioLedgerMemory.layer).pipe(
+      Layer.provideMerge(memoryRegistry({ TASK_CONCURRENCY: String(concurrency) }))
+    )
   )
 
 const budget = (maxBytes: number): AudioRetention.AudioRetentionConfig => ({

@@ -3,8 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, TestClock } from "effect"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import * as AudioLedgerMemory from "../../../src/layers/audio/AudioLedgerMemory.js"
 import * as AudioRetention from "../../../src/layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
+import { AudioLedger } from "../../../src/services/AudioLedger.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import { tempAudioDir } from "../../support/http.js"
@@ -17,17 +19,25 @@ import { Gates, newGate, submit } from "../../support/script.js"
 const speech = { samples: new Int16Array(800), sampleRate: 8000 }
 const WAV_BYTES = 44 + 1600
 
-const setup = (root: string, env: Record<string, string> = {}) =>
-  Layer.mergeAll(
-    Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer)),
-    memoryRegistry({ TASK_CLEANUP_INTERVAL: "0", ...env })
-  )
-
 const config = (retention: Duration.DurationInput, maxBytes = 0): AudioRetention.AudioRetentionConfig => ({
   retention: Duration.decode(retention),
   maxBytes,
   interval: Duration.minutes(1)
 })
+
+/** The store under `root`, counted by the ledger (from the disk at start, then as it writes), with no policy. */
+const setup = (root: string, env: Record<string, string> = {}) =>
+  Layer.effect(
+    AudioStore,
+    Effect.flatMap(AudioRetention.make(config(0)), (policy) => Effect.as(policy.reconcile, policy.store))
+  ).pipe(
+    Layer.provide(Layer.scoped(AudioStore, AudioStoreFs.make(root)).pipe(Layer.provide(NodeContext.layer))),
+    Layer.provideMerge(
+      Layer.fresh(AudioLedgerMemory.layer).pipe(
+        Layer.provideMerge(memoryRegistry({ TASK_CLEANUP_INTERVAL: "0", ...env }))
+      )
+    )
+  )
 
 /** A finished task with `segments` files of audio, written now. */
 const finishedWithAudio = (segments = 1) =>
@@ -87,8 +97,8 @@ describe("audio retention", () => {
     }
     return Effect.gen(function* () {
       const store = yield* AudioStore
-      // The index is built in the background, from the disk, of task directories only.
-      yield* eventually(store.usage, (usage) => usage.tasks === 1)
+      // The count is made from the disk, of task directories only, before the policy applies.
+      expect(yield* AudioRetention.prune(config("1 day"))).toEqual([])
       expect(yield* store.usage).toEqual({ bytes: 100, tasks: 1 })
       // Written by a run the registry does not know of, long before the test clock's epoch.
       yield* TestClock.setTime(Date.parse("2100-01-01"))
@@ -146,18 +156,19 @@ describe("audio retention", () => {
     return Effect.gen(function* () {
       const store = yield* AudioStore
       yield* finishedWithAudio()
-      // A store whose listing dies until it is mended.
+      // A ledger whose pick dies until it is mended.
       let broken = true
       let runs = 0
       const failing = Layer.effect(
-        AudioStore,
-        Effect.map(AudioStore, (store) =>
-          AudioStore.of({
-            ...store,
-            holdings: Effect.suspend(() => {
-              runs++
-              return broken ? Effect.dieMessage("the disk went away") : store.holdings
-            })
+        AudioLedger,
+        Effect.map(AudioLedger, (ledger) =>
+          AudioLedger.of({
+            ...ledger,
+            pick: (cutoff, limit) =>
+              Effect.suspend(() => {
+                runs++
+                return broken ? Effect.dieMessage("the disk went away") : ledger.pick(cutoff, limit)
+              })
           })
         )
       )
