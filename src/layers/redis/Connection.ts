@@ -4,6 +4,7 @@ import { Clock, Context, Duration, Effect, Exit, Runtime, Schedule } from "effec
 import { RegistryUnavailable } from "../../domain/Errors.js"
 import * as RedisConfig from "../../services/RedisConfig.js"
 import * as AudioScripts from "../audio/AudioScripts.js"
+import * as Loops from "../registry/Loops.js"
 import * as Scripts from "./Scripts.js"
 
 /** How long one command may take before the store counts as unreachable (measured on the real clock). */
@@ -130,11 +131,18 @@ export const make = (url: string, channels: ReadonlyArray<string>, hear: (inboun
       Effect.timeoutTo({ duration: FIRST_CONNECTION, onSuccess: () => undefined, onTimeout: () => undefined }),
       Effect.withClock(live)
     )
-    yield* Effect.promise(() =>
-      subscriber.subscribe([...channels], (message: string, channel: string) =>
-        hear({ _tag: "Message", channel, message })
+    // A subscribe that fails (an error reply such as NOPERM) is tried again with the loops' back-off: a process that
+    // does not hear the channels would miss every cancel.
+    const loop = yield* Loops.make("Subscribing to change notices")
+    yield* loop
+      .retrying(
+        Effect.tryPromise(() =>
+          subscriber.subscribe([...channels], (message: string, channel: string) =>
+            hear({ _tag: "Message", channel, message })
+          )
+        )
       )
-    ).pipe(Effect.forkScoped)
+      .pipe(Effect.withClock(live), Effect.forkScoped)
 
     // `close` waits for the answers to commands already sent, which a stopped or paused Redis never gives: the wait
     // is cut off after a second, then the sockets are destroyed. A finalizer runs uninterruptibly, and so would the

@@ -1,5 +1,5 @@
 import type { ConfigError } from "effect"
-import { Clock, Context, Duration, Effect, Either, Layer, Option, PubSub, Queue, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, PubSub, Queue, Stream } from "effect"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import {
   IdempotencyKeyReused,
@@ -30,6 +30,7 @@ import * as WakeUps from "./WakeUps.js"
 import type { NotHeld } from "../registry/RegistryCommon.js"
 import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "../registry/RegistryCommon.js"
 import { firstStored } from "../../domain/IdempotencyKey.js"
+import * as Loops from "../registry/Loops.js"
 import * as Sweeper from "../registry/Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
 import * as WatchChannels from "../registry/WatchChannels.js"
@@ -487,20 +488,15 @@ export const make = Effect.gen(function* () {
   })
 
   for (const [name, step] of [
-    ["renew claims", renew],
-    ["reap expired claims", reap]
+    ["Renewing claims", renew],
+    ["Reaping expired claims", reap]
   ] as const) {
-    // Whatever goes wrong, the loop goes on: a process whose renewals stopped would lose every claim it holds. The
-    // loop keeps real time (leases are a network concern), its steps the registry's time.
-    yield* step.pipe(
-      Effect.withClock(domainClock),
-      Effect.catchTag("RegistryUnavailable", (e) => Effect.logDebug(`Could not ${name}: ${e.message}`)),
-      Effect.catchAllCause((cause) => Effect.logError(`Could not ${name}`, cause)),
-      Effect.schedule(Schedule.spaced(Duration.millis(leasePart))),
-      Effect.forever,
-      Effect.withClock(live),
-      Effect.forkScoped
-    )
+    // Whatever goes wrong, the loop goes on, retried with the loops' back-off, but never waiting longer than its own
+    // interval: a process whose renewals stopped would lose every claim it holds. The loop keeps real time (leases
+    // are a network concern), its steps the registry's time.
+    yield* Loops.every(name, Duration.millis(leasePart), Effect.withClock(step, domainClock), {
+      cap: Duration.millis(leasePart)
+    }).pipe(Effect.withClock(live), Effect.forkScoped)
   }
 
   return {
