@@ -67,7 +67,7 @@ const meetings = () => ({ running: new Signals(), resume: new Signals(), finishe
 type Meetings = ReturnType<typeof meetings>
 
 /** What one run cost, per task (Redis's figures less the meter's own traffic). */
-interface Figures {
+export interface Figures {
   readonly tasksPerSecond: number
   readonly redisCpuMicros: number
   readonly commands: number
@@ -172,7 +172,7 @@ const ours = <A, E>(
     Effect.runPromise
   )
 
-const oursRun = async (meter: RedisMeter, tasks: number, lanes: number): Promise<Figures> => {
+export const oursRun = async (meter: RedisMeter, tasks: number, lanes: number): Promise<Figures> => {
   const prefix = `{bench-life-${randomUUID().slice(0, 8)}}:`
   const meet = meetings()
   try {
@@ -258,7 +258,7 @@ const bullmq = async <A>(concurrency: number, use: (queue: Queue, name: string, 
   }
 }
 
-const bullRun = (meter: RedisMeter, tasks: number, lanes: number): Promise<Figures> =>
+export const bullRun = (meter: RedisMeter, tasks: number, lanes: number): Promise<Figures> =>
   bullmq(lanes, async (queue, name, meet) => {
     const lifecycle = async () => {
       const job = await queue.add("lifecycle", PAYLOAD)

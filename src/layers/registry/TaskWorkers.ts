@@ -39,18 +39,15 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
      * of every unit of progress), and every wait is interruptible, so that a process whose store is gone still
      * stops when told to.
      */
-    const persist = <A, E extends { readonly _tag: string }>(step: Effect.Effect<A, E>) =>
-      step.pipe(
-        Effect.catchIf(isUnavailable, (unavailable) =>
-          Effect.logWarning(
-            `Retrying until the task store answers: ${isUnavailable(unavailable) ? unavailable.message : unavailable._tag}`
-          ).pipe(
-            Effect.zipRight(
-              Effect.interruptible(Effect.retry(step, { schedule: untilReachable, while: isUnavailable }))
-            )
-          )
-        )
+    const retrying = <A, E extends { readonly _tag: string }>(
+      step: Effect.Effect<A, E>,
+      unavailable: RegistryUnavailable
+    ) =>
+      Effect.logWarning(`Retrying until the task store answers: ${unavailable.message}`).pipe(
+        Effect.zipRight(Effect.interruptible(Effect.retry(step, { schedule: untilReachable, while: isUnavailable })))
       )
+    const persist = <A, E extends { readonly _tag: string }>(step: Effect.Effect<A, E>) =>
+      Effect.catchIf(step, isUnavailable, (unavailable) => retrying(step, unavailable))
 
     const run = (claim: Processing, restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
       Effect.gen(function* () {
@@ -59,10 +56,14 @@ export const make = <const Name extends string>(kinds: ReadonlyArray<{ readonly 
         // A refused report means the claim is lost: the handler stops at once, from whichever fiber reported. Each
         // report is numbered when it is made, so that a retry of it (its answer never came) is applied once.
         let reports = 0
+        const refused = Effect.zipRight(stop, Effect.interrupt)
         const report = (progress: ProgressReport) =>
-          Effect.suspend(() => persist(queue.report(claim, ++reports, progress))).pipe(
-            Effect.catchAll(() => Effect.zipRight(stop, Effect.interrupt))
-          )
+          Effect.suspend(() => {
+            const step = queue.report(claim, ++reports, progress)
+            return Effect.catchAll(step, (e) =>
+              isUnavailable(e) ? Effect.catchAll(retrying(step, e), () => refused) : refused
+            )
+          })
         const progress: TaskProgress = {
           taskId: claim.id,
           attempt: claim.attempts,
