@@ -8,18 +8,20 @@ import { freePort } from "../test/support/net.js"
 import type { Mode } from "./support.js"
 import { fixed, table } from "./support.js"
 
-// Live progress: 1,000 SSE clients on 127.0.0.1 watching one task of 200 segments. The server runs in a process of
-// its own (./sse-server.ts) and says when it published each change; the clients, here, note when each arrived.
-// Both read the same machine clock (performance.timeOrigin + now()), so the difference is the delivery delay.
+// Live progress: 1,000 SSE clients on 127.0.0.1 watching one task of 200 segments, through the task's own stream
+// (GET /api/tasks/{id}/events) and through GET /api/events; side by side in the same run, the same task with no
+// client at all, so that the ratio of the two run times is what the clients cost the work. The server runs in a
+// process of its own (./sse-server.ts) and says when it published each change; the clients, here, note when each
+// arrived. Both read the same machine clock (performance.timeOrigin + now()), so the difference is the delay.
 
 const root = new URL("../", import.meta.url)
 const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Sends `message` to the server process and resolves with the value of `key` in its answer (within 30 s). */
+/** Sends `message` to the server process and resolves with the value of `key` in its answer (within 60 s). */
 const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =>
   new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to ${message}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`no answer to ${message}`)), 60_000)
     const listener = (answer: unknown) => {
       if (typeof answer === "object" && answer !== null && key in answer) {
         clearTimeout(timer)
@@ -32,15 +34,20 @@ const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =
   })
 
 interface Watcher {
-  /** Arrival time of each version, as the client parsed it. */
+  /** Arrival time of each version of the task, as the client parsed it. */
   readonly arrivals: Map<number, number>
   readonly connected: Promise<void>
   readonly ended: Promise<void>
   readonly leave: () => void
 }
 
-/** One EventSource-like client of `url`: records when each `id:` arrived; `connected` once the first event came. */
-const watch = (url: string): Watcher => {
+const VERSION = /"version":(\d+)/
+
+/**
+ * One EventSource-like client of `url`: records when each version of task `id` arrived (from the `id:` of a task's
+ * stream, or the `data` of an `event: status` of /api/events); `connected` once the first frame came.
+ */
+const watch = (url: string, id: string): Watcher => {
   const arrivals = new Map<number, number>()
   let onFirst: () => void = () => {}
   let onEnd: () => void = () => {}
@@ -56,10 +63,10 @@ const watch = (url: string): Watcher => {
       while (end !== -1) {
         const frame = buffered.slice(0, end)
         buffered = buffered.slice(end + 2)
-        const id = /^id: (\d+)$/m.exec(frame)
-        if (id !== null) {
-          arrivals.set(Number(id[1]), at)
-          onFirst()
+        onFirst()
+        if (frame.includes(id)) {
+          const version = VERSION.exec(frame)
+          if (version !== null) arrivals.set(Number(version[1]), at)
         }
         end = buffered.indexOf("\n\n")
       }
@@ -70,35 +77,55 @@ const watch = (url: string): Watcher => {
   return { arrivals, connected, ended, leave: () => request.destroy() }
 }
 
-/** Connects `count` watchers, `batch` at a time, each waiting for its first event (bounded by 60 s in all). */
-const connectAll = async (url: string, count: number, batch = 100) => {
+/** Connects `count` clients, `batch` at a time, each waiting for its first frame (bounded by 120 s in all). */
+const connectAll = async (connect: () => Watcher, count: number, batch = 100) => {
   const watchers: Array<Watcher> = []
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + 120_000
   for (let i = 0; i < count; i += batch) {
-    const some = Array.from({ length: Math.min(batch, count - i) }, () => watch(url))
+    const some = Array.from({ length: Math.min(batch, count - i) }, connect)
     watchers.push(...some)
-    await Promise.all(some.map((w) => w.connected))
-    if (Date.now() > deadline) throw new Error(`only ${watchers.length} of ${count} watchers connected within 60 s`)
+    await Promise.race([Promise.all(some.map((w) => w.connected)), sleep(Math.max(0, deadline - Date.now()))])
+    if (Date.now() > deadline) throw new Error(`only ${watchers.length} of ${count} clients connected within 120 s`)
   }
   return watchers
 }
 
-/** Polls the server's count of open task streams until it is `expected` (bounded: 200 × 25 ms); answers ms taken. */
-const untilStreams = async (child: ChildProcess, expected: number) => {
+interface Streams {
+  readonly task: number
+  readonly all: number
+}
+
+/** Polls the server's count of open event streams until both are 0 (bounded: 400 × 25 ms); answers ms taken. */
+const untilClosed = async (child: ChildProcess) => {
   const started = Date.now()
-  for (let i = 0; i < 200; i++) {
-    if ((await ask<number>(child, "streams", "streams")) === expected) return Date.now() - started
+  for (let i = 0; i < 400; i++) {
+    const open = await ask<Streams>(child, "streams", "streams")
+    if (open.task === 0 && open.all === 0) return Date.now() - started
     await sleep(25)
   }
-  throw new Error(`open streams never came to ${expected}`)
+  throw new Error("open streams never came to 0")
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 
 interface Memory {
   readonly heapUsed: number
   readonly rss: number
+}
+
+type Kind = "none" | "task" | "all"
+
+interface Run {
+  readonly kind: Kind
+  /** From the gate's opening to the task's terminal change, on the server. */
+  readonly runMs: number
+  readonly delays: ReadonlyArray<number>
+  readonly missing: number
+  /** Server heap and RSS per client after a full GC, connected against before. */
+  readonly heapPerClient: number
+  readonly rssPerClient: number
+  readonly closedMs: number
 }
 
 export const liveProgress = async (mode: Mode) => {
@@ -106,6 +133,7 @@ export const liveProgress = async (mode: Mode) => {
   const segments = 200
   const segmentMs = 25
   const port = await freePort()
+  const barePort = await freePort()
   const child = spawn(
     process.execPath,
     ["--expose-gc", "--import", "tsx", "bench/sse-server.ts", String(port), String(segmentMs)],
@@ -115,9 +143,8 @@ export const liveProgress = async (mode: Mode) => {
       stdio: ["ignore", "ignore", "inherit", "ipc"]
     }
   )
-  try {
-    await ask(child, "", "listening")
-    const base = `http://127.0.0.1:${port}`
+  const base = `http://127.0.0.1:${port}`
+  const submit = async () => {
     const submitted = await fetch(`${base}/api/tasks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -125,42 +152,32 @@ export const liveProgress = async (mode: Mode) => {
         segments: Array.from({ length: segments }, (_, i) => ({ segment_id: `s${i}`, text: `Segment ${i}.` }))
       })
     })
-    const id: string = ((await submitted.json()) as { task_id: string }).task_id
-    const url = `${base}/api/tasks/${id}/events`
+    return ((await submitted.json()) as { task_id: string }).task_id
+  }
+
+  /** One task run with `clients` clients of `kind` connected before it moves (none: the baseline). */
+  const run = async (kind: Kind): Promise<Run> => {
+    await ask(child, "close", "closed")
+    const id = await submit()
     const idle = await ask<Memory>(child, "memory", "memory")
-
-    // 1. Clients connect and leave before the task moves: memory per watcher, and the watchers freed.
-    const leaving = await connectAll(url, clients)
+    const url = kind === "task" ? `${base}/api/tasks/${id}/events` : `${base}/api/events`
+    const watchers = kind === "none" ? [] : await connectAll(() => watch(url, id), clients)
     const held = await ask<Memory>(child, "memory", "memory")
-    const open = await ask<number>(child, "streams", "streams")
-    leaving.forEach((w) => w.leave())
-    const freedMs = await untilStreams(child, 0)
-    const freed = await ask<Memory>(child, "memory", "memory")
-
-    // 2. Clients connect, the task runs: the delay from each change to its arrival at every client.
-    const watchers = await connectAll(url, clients)
-    const startedAt = now()
-    await ask(child, "go", "go")
-    // Generous: on a shared 2-core machine a change to a thousand streams takes a good part of a second.
-    const bound = Number(process.env.BENCH_SSE_GRACE ?? 600_000)
-    const all = Promise.all(watchers.map((w) => w.ended))
-    const finished = await Promise.race([all.then(() => true), sleep(bound).then(() => false)])
-    if (!finished) {
-      const lastSeen = watchers.map((w) => Math.max(...w.arrivals.keys()))
-      const streams = await ask<number>(child, "streams", "streams")
-      throw new Error(
-        `the clients' streams did not all end within ${bound} ms: last versions seen ${Math.min(...lastSeen)} to ` +
-          `${Math.max(...lastSeen)}; ${streams} streams open on the server`
-      )
-    }
-    const runMs = now() - startedAt
-    const closedMs = await untilStreams(child, 0)
+    const done = ask<number>(child, `done:${id}`, "done")
+    const goAt = await ask<number>(child, "go", "go")
+    const doneAt = await done
+    // Every client has the terminal version (bounded: 120 s after the task's end).
     const changes = (await ask<Array<[string, number, number]>>(child, "changes", "changes")).filter(
       ([task]) => task === id
     )
     const published = new Map(changes.map(([, version, at]) => [version, at]))
-    const firstVersion = Math.min(...watchers.map((w) => Math.min(...w.arrivals.keys())))
     const last = Math.max(...published.keys())
+    for (let i = 0; i < 1200 && !watchers.every((w) => w.arrivals.has(last)); i++) await sleep(100)
+    watchers.forEach((w) => w.leave())
+    await Promise.all(watchers.map((w) => w.ended))
+    const closedMs = await untilClosed(child)
+    // Versions published after the gate opened: the first ones (PENDING, PROCESSING) came before.
+    const firstVersion = Math.min(...watchers.map((w) => Math.min(...w.arrivals.keys())))
     const delays: Array<number> = []
     let missing = 0
     for (const w of watchers) {
@@ -172,31 +189,74 @@ export const liveProgress = async (mode: Mode) => {
       }
     }
     delays.sort((a, b) => a - b)
-    const mib = (bytes: number) => fixed(bytes / 1024 / 1024, 1)
+    const per = Math.max(1, watchers.length)
+    return {
+      kind,
+      runMs: doneAt - goAt,
+      delays,
+      missing,
+      heapPerClient: (held.heapUsed - idle.heapUsed) / per,
+      rssPerClient: (held.rss - idle.rss) / per,
+      closedMs
+    }
+  }
 
+  try {
+    await ask(child, "", "listening")
+    // What node itself holds per open connection: a bare node:http server in the same process, holding responses.
+    await ask(child, `bare:${barePort}`, "bare")
+    const before = await ask<Memory>(child, "memory", "memory")
+    const bare = await connectAll(() => watch(`http://127.0.0.1:${barePort}/`, "-"), clients)
+    const bareHeld = await ask<Memory>(child, "memory", "memory")
+    bare.forEach((w) => w.leave())
+    await Promise.all(bare.map((w) => w.ended))
+    const bareHeap = (bareHeld.heapUsed - before.heapUsed) / clients
+
+    const runs: Array<Run> = []
+    for (const kind of ["none", "task", "none", "all", "none"] as const) runs.push(await run(kind))
+    const baselines = runs.filter((r) => r.kind === "none").map((r) => r.runMs)
+    const baseline = baselines.reduce((a, b) => a + b, 0) / baselines.length
+    const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`
+    const n = clients.toLocaleString("en")
+    const column = (r: Run) => [
+      `${fixed(r.runMs / 1000, 2)} s`,
+      `${fixed(r.runMs / baseline)}x`,
+      r.delays.length.toLocaleString("en"),
+      r.missing.toLocaleString("en"),
+      `${fixed(percentile(r.delays, 50))} ms`,
+      `${fixed(percentile(r.delays, 99))} ms`,
+      `${fixed(r.delays[r.delays.length - 1] ?? Number.NaN)} ms`,
+      kib(r.heapPerClient),
+      kib(r.rssPerClient),
+      `${r.closedMs} ms`
+    ]
+    const task = runs.find((r) => r.kind === "task")!
+    const all = runs.find((r) => r.kind === "all")!
+    const measures = [
+      "task run (gate open → terminal change)",
+      `ratio to the run with no clients (${baselines.map((b) => fixed(b / 1000, 2)).join(" / ")} s)`,
+      "deliveries measured",
+      "deliveries missing",
+      "delay change → client, p50",
+      "delay change → client, p99",
+      "delay change → client, max",
+      "server heap per client (after GC)",
+      "server RSS per client",
+      "open streams → 0 after the clients left"
+    ]
+    const taskColumn = column(task)
+    const allColumn = column(all)
     table(
-      `5. Live progress: ${clients.toLocaleString("en")} SSE clients on one task of ${segments} segments (${segmentMs} ms each), server in its own process`,
-      ["measure", "value"],
-      [
-        ["changes delivered to every client", `${(last - firstVersion).toLocaleString("en")} per client`],
-        ["deliveries measured", delays.length.toLocaleString("en")],
-        ["deliveries missing", missing.toLocaleString("en")],
-        ["delay change → client, p50", `${fixed(percentile(delays, 50))} ms`],
-        ["delay change → client, p99", `${fixed(percentile(delays, 99))} ms`],
-        ["delay change → client, max", `${fixed(delays[delays.length - 1] ?? Number.NaN)} ms`],
-        [
-          `task run with ${clients.toLocaleString("en")} watchers`,
-          `${fixed(runMs / 1000, 1)} s (${fixed((segments * segmentMs) / 1000, 1)} s of segments)`
-        ],
-        ["server heap per watcher (after GC)", `${fixed((held.heapUsed - idle.heapUsed) / clients / 1024, 1)} KiB`],
-        ["server RSS per watcher", `${fixed((held.rss - idle.rss) / clients / 1024, 1)} KiB`],
-        [`open streams with ${clients.toLocaleString("en")} watchers`, open.toLocaleString("en")],
-        ["open streams → 0 after the clients left", `${freedMs} ms`],
-        ["heap after they left, vs before they came", `${mib(freed.heapUsed)} MiB vs ${mib(idle.heapUsed)} MiB`],
-        ["open streams → 0 after the task ended", `${closedMs} ms`]
-      ]
+      `5. Live progress: ${n} SSE clients, one task of ${segments} segments (${segmentMs} ms each), server in its own process`,
+      ["measure", `${n} × /api/tasks/{id}/events`, `${n} × /api/events`],
+      measures.map((m, i) => [m, taskColumn[i]!, allColumn[i]!])
     )
-    if (mode.full) console.log(`(${changes.length} changes published; first version watched ${firstVersion})`)
+    console.log(
+      `(a bare node:http server in the same process holds ${kib(bareHeap)} of heap per open connection; ` +
+        `goals: ratio ≤ 1.20x, p99 ≤ 250 ms, heap per client < 20 KiB)`
+    )
+    if (mode.full)
+      console.log(`(runs in order: ${runs.map((r) => `${r.kind} ${fixed(r.runMs / 1000, 2)} s`).join(", ")})`)
   } finally {
     child.kill("SIGTERM")
     await once(child, "exit")

@@ -4,7 +4,8 @@ import * as Task from "../../domain/Task.js"
 import type { RegistryEvent } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../api/Api.js"
-import { eventResponse, eventStream, evictedEvent, makeStatusEvents, statsEvent, StreamsClosing } from "./Sse.js"
+import { eventResponse, evictedEvent, makeStatusEvents, statsEvent, StreamsClosing } from "./Sse.js"
+import * as SharedFeed from "./SharedFeed.js"
 import * as TaskFeeds from "./TaskFeeds.js"
 import * as HttpMetrics from "../metrics/HttpMetrics.js"
 
@@ -23,6 +24,7 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
     const closing = yield* StreamsClosing
     const statusEvents = makeStatusEvents()
     const feeds = yield* TaskFeeds.make(registry, closing)
+    const allEvents = yield* SharedFeed.make(closing)
 
     return handlers
       .handleRaw("task", ({ headers, path }) =>
@@ -75,10 +77,9 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
             Stream.flattenIterables,
             endOnFailure
           )
-          return eventStream(
-            HttpMetrics.countingOpen(Stream.concat(Stream.make(statsEvent(initial)), frames), "all"),
-            closing
-          )
+          // One run of `frames` per process, shared by every client (./SharedFeed.ts); each gets its counts first.
+          yield* HttpMetrics.openFor("all")
+          return eventResponse(yield* allEvents.join(frames, [statsEvent(initial)]))
         })
       )
   })

@@ -346,6 +346,23 @@ describe("GET /api/events", () => {
     }
   )
 
+  it.scoped("shares one registry subscription among its clients, each with its counts first", () =>
+    Effect.gen(function* () {
+      const open = yield* OpenSubscriptions
+      const client = yield* Scope.make()
+      const streams = yield* Effect.all(
+        Array.from({ length: 3 }, () => openEvents("/api/events")),
+        { concurrency: "unbounded" }
+      ).pipe(Scope.extend(client))
+      for (const stream of streams) expect((yield* stream.next).event).toBe("stats")
+      expect(yield* open).toBe(1)
+      const id: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
+      for (const stream of streams) expect(dataOf(yield* stream.next)).toMatchObject({ task_id: id, version: 1 })
+      yield* Scope.close(client, Exit.void)
+      expect(yield* eventually(open, (n) => n === 0)).toBe(0)
+    }).pipe(Effect.provide(slow()))
+  )
+
   it.scoped("sends nothing but pings while nothing changes, and frees its subscription when the client goes", () =>
     Effect.gen(function* () {
       const open = yield* OpenSubscriptions
