@@ -95,7 +95,7 @@ export const audioBudget = async (mode: Mode) => {
   const { base, child } = await start({
     AUDIO_DIR: dir,
     AUDIO_MAX_BYTES: String(budget),
-    TASK_CONCURRENCY: String(writers),
+    TASK_CONCURRENCY: String(writers)
   })
   let peak = 0
   let largest = 0
