@@ -23,11 +23,15 @@ const HOW_TO_START =
   "start one with `npm run test:services` (it starts redis-server, installing it if missing), " +
   "or `redis-server --daemonize yes`, or point TEST_REDIS_URL at one"
 
-/** Fails, saying how to start one, unless a Redis answers at `url`: a Redis test never skips. */
+/**
+ * Fails, saying how to start one, unless a Redis answers at `url`: a Redis test never skips. A Redis that is not
+ * running refuses at once; the connect timeout only bounds a slow answer, which a loaded machine can take seconds to
+ * give (1 s failed a test on two busy cores).
+ */
 export const requireRedis = (url = redisUrl) =>
   Effect.acquireUseRelease(
     Effect.sync(() =>
-      createClient({ url, socket: { connectTimeout: 1_000, reconnectStrategy: false } }).on("error", () => {})
+      createClient({ url, socket: { connectTimeout: 10_000, reconnectStrategy: false } }).on("error", () => {})
     ),
     (client) =>
       Effect.tryPromise({
