@@ -56,16 +56,18 @@ export const MISSED_FRAME = utf8.encode(
 )
 
 /**
- * A registry's event stream (`events`, or `eventsAfter` for a client that resumes) as SSE frames, after the counts
- * `initial`: `Missed` as the first event becomes `event: missed` and the stream goes on; a later one ends it.
+ * A registry's event stream (`events`, or `eventsAfter` for a client that resumes, `resumed`) as SSE frames, after
+ * the counts `initial`: on a resumed stream, `Missed` as the first event becomes `event: missed` and the stream goes
+ * on; any other `Missed` ends it.
  */
 export const allEventFrames = (
   events: Stream.Stream<RegistryEvent, RegistryUnavailable>,
   initial: RegistryStats,
-  stats: Effect.Effect<RegistryStats, RegistryUnavailable>
+  stats: Effect.Effect<RegistryStats, RegistryUnavailable>,
+  resumed: boolean
 ): Stream.Stream<Uint8Array, RegistryUnavailable> => {
   const ticks = Stream.as(Stream.fromSchedule(Schedule.spaced(STATS_INTERVAL)), "tick" as const)
-  let first = true
+  let first = resumed
   const changes = events.pipe(
     Stream.takeWhile((event) => {
       const go = event._tag !== "Missed" || first

@@ -59,9 +59,9 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
           const initial = yield* registry.stats
           // A client that reconnects with the id of the last event it had resumes after it (or is told it missed
           // some); one that fell behind is ended after its last event, so that its reconnect resumes there.
-          const events =
-            lastEventId === undefined || lastEventId === "" ? registry.events : registry.eventsAfter(lastEventId)
-          const frames = endOnFailure(allEventFrames(events, initial, registry.stats))
+          const resumed = lastEventId !== undefined && lastEventId !== ""
+          const events = resumed ? registry.eventsAfter(lastEventId) : registry.events
+          const frames = endOnFailure(allEventFrames(events, initial, registry.stats, resumed))
           return eventStream(HttpMetrics.countingOpen(frames, "all"), closing)
         })
       )
