@@ -45,14 +45,25 @@ export interface RegistryStats {
 /**
  * One change the registry made: a record that changed (submitted, claimed, progressed, finished, handed back), or a
  * record that was evicted, by age or by the `TASK_MAX_RETAINED` cap, leaving its tombstone; `here` when this process
- * made it (always, in memory; on a shared store, other processes' changes come too). Or word that changes may have
- * been missed (a shared store's notices were cut off for a while): a reader that keeps a view of the registry should
- * read it again. The in-memory store never misses one.
+ * made it (always, in memory; on a shared store, other processes' changes come too). Each has an `id` from one
+ * registry-wide sequence, from which `eventsAfter` resumes. Or word that changes were missed (a reader fell behind,
+ * or a shared store's notices were cut off for a while): a reader that keeps a view of the registry should read it
+ * again, or resume with `eventsAfter` from the last id it has.
  */
 export type RegistryEvent =
-  | { readonly _tag: "Changed"; readonly task: Task; readonly here: boolean }
-  | { readonly _tag: "Evicted"; readonly tombstone: Tombstone; readonly cause: "age" | "cap"; readonly here: boolean }
+  | { readonly _tag: "Changed"; readonly id: string; readonly task: Task; readonly here: boolean }
+  | {
+      readonly _tag: "Evicted"
+      readonly id: string
+      readonly tombstone: Tombstone
+      readonly cause: "age" | "cap"
+      readonly here: boolean
+    }
   | { readonly _tag: "Missed" }
+
+/** A change or an eviction before the store has given it its id. */
+export type UntoldEvent =
+  Omit<Extract<RegistryEvent, { _tag: "Changed" }>, "id"> | Omit<Extract<RegistryEvent, { _tag: "Evicted" }>, "id">
 
 /**
  * Keeps background tasks and their records, evicting finished ones so that memory stays bounded. Tasks are data
@@ -100,10 +111,18 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
       id: TaskId
     ) => Stream.Stream<Task, TaskNotFound | TaskExpired | TaskNoLongerHeld | RegistryUnavailable>
     /**
-     * Every change from now on, in the order the store made them, for as long as the stream is read (a reader that
-     * falls far behind misses the oldest of what it has not read, never the newest).
+     * Every change from now on, in the order the store made them (a task's changes in version order), for as long
+     * as the stream is read. Each reader has a bounded buffer: one that falls behind gets what it had been given,
+     * then `Missed`, and its stream ends; it never silently skips a change.
      */
     readonly events: Stream.Stream<RegistryEvent, RegistryUnavailable>
+    /**
+     * Resumes `events` after the event with id `lastEventId`: the events after it that the store's bounded history
+     * still holds (the last 10,000 or so; on a shared store, whichever process made or heard them), then every change
+     * from now on like `events`. When the history no longer holds it, or the id is not one of this registry's, the
+     * stream starts with `Missed` (read what you rely on again) and goes on with every change from now on.
+     */
+    readonly eventsAfter: (lastEventId: string) => Stream.Stream<RegistryEvent, RegistryUnavailable>
     /** Evicts what is due now and answers how many records it removed. */
     readonly sweep: Effect.Effect<number, RegistryUnavailable>
     /** Counts of what the registry holds right now, and its oldest finished record's age; O(1) on Redis. */

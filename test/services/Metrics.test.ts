@@ -14,13 +14,13 @@ describe("countEvent", () => {
   it.effect("counts what this process did, not what it heard of from others sharing the store", () =>
     Effect.gen(function* () {
       const before = yield* Effect.all([Metric.value(tasksSubmitted), Metric.value(evictedByAge)])
-      yield* countEvent({ _tag: "Changed", task: submitted, here: false })
-      yield* countEvent({ _tag: "Evicted", tombstone, cause: "age", here: false })
+      yield* countEvent({ _tag: "Changed", id: "e1-1", task: submitted, here: false })
+      yield* countEvent({ _tag: "Evicted", id: "e1-2", tombstone, cause: "age", here: false })
       yield* countEvent({ _tag: "Missed" })
       const heard = yield* Effect.all([Metric.value(tasksSubmitted), Metric.value(evictedByAge)])
       expect(heard.map((s) => s.count)).toEqual(before.map((s) => s.count))
-      yield* countEvent({ _tag: "Changed", task: submitted, here: true })
-      yield* countEvent({ _tag: "Evicted", tombstone, cause: "age", here: true })
+      yield* countEvent({ _tag: "Changed", id: "e1-1", task: submitted, here: true })
+      yield* countEvent({ _tag: "Evicted", id: "e1-2", tombstone, cause: "age", here: true })
       const done = yield* Effect.all([Metric.value(tasksSubmitted), Metric.value(evictedByAge)])
       expect(done.map((s) => s.count)).toEqual(before.map((s) => s.count + 1))
     })

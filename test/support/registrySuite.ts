@@ -1,6 +1,7 @@
 import { describe } from "@effect/vitest"
 import type { RegistryHarness } from "./registry.js"
 import { claimsSuite } from "./suite/claims.js"
+import { deliverySuite } from "./suite/delivery.js"
 import { evictionSuite } from "./suite/eviction.js"
 import { idempotencySuite } from "./suite/idempotency.js"
 import { idsSuite } from "./suite/ids.js"
@@ -23,4 +24,5 @@ export const registrySuite = (name: string, harness: RegistryHarness) =>
     claimsSuite(harness)
     idempotencySuite(harness)
     wakeUpsSuite(harness)
+    deliverySuite(harness)
   })

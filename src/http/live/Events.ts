@@ -1,16 +1,15 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Schedule, Stream } from "effect"
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
 import * as Task from "../../domain/Task.js"
-import type { RegistryEvent } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../api/Api.js"
-import { eventResponse, evictedEvent, makeStatusEvents, statsEvent, StreamsClosing } from "./Sse.js"
+import { eventResponse, eventStream, statsEvent, StreamsClosing } from "./Sse.js"
+import { allEventFrames, changeFrames } from "./AllEvents.js"
 import * as SharedFeed from "./SharedFeed.js"
 import * as TaskFeeds from "./TaskFeeds.js"
 import * as HttpMetrics from "../metrics/HttpMetrics.js"
 
-/** How often, at most, `GET /api/events` sends the registry's counts while changes happen. */
-export const STATS_INTERVAL = "1 second"
+export { STATS_INTERVAL } from "./AllEvents.js"
 
 /** A stream's end on a store failure: the client reconnects (with `Last-Event-ID` on a task's stream). */
 const endOnFailure = <A, E>(stream: Stream.Stream<A, E>) =>
@@ -22,7 +21,6 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
   Effect.gen(function* () {
     const registry = yield* TaskRegistry
     const closing = yield* StreamsClosing
-    const statusEvents = makeStatusEvents()
     const feeds = yield* TaskFeeds.make(registry, closing)
     const allEvents = yield* SharedFeed.make(closing)
 
@@ -47,38 +45,23 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
       )
       .handleRaw("all", () =>
         Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const lastEventId = request.headers["last-event-id"]
           const initial = yield* registry.stats
-          // Changes and evictions as they come; the counts on the next tick after any of them, so that a burst of
-          // changes costs one stats event a second, and the last counts of a burst are always sent.
-          const ticks = Stream.as(Stream.fromSchedule(Schedule.spaced(STATS_INTERVAL)), "tick" as const)
-          // After changes were missed, the stream ends: the client reconnects and reads the list again (the
-          // dashboard does), rather than showing a view that is silently out of date.
-          const frames = registry.events.pipe(
-            Stream.takeWhile((event) => event._tag !== "Missed"),
-            Stream.merge(ticks, { haltStrategy: "left" }),
-            Stream.mapAccumEffect(
-              false,
-              (dirty, input: RegistryEvent | "tick"): Effect.Effect<readonly [boolean, ReadonlyArray<Uint8Array>]> => {
-                if (input === "tick") {
-                  if (!dirty) return Effect.succeed([false, []])
-                  return registry.stats.pipe(
-                    Effect.map((stats) => [false, [statsEvent(stats)]] as const),
-                    Effect.orElseSucceed(() => [true, []] as const)
-                  )
-                }
-                if (input._tag === "Missed") return Effect.succeed([dirty, []])
-                const frame =
-                  input._tag === "Changed"
-                    ? statusEvents(input.task, false)
-                    : evictedEvent(input.tombstone, input.cause)
-                return Effect.succeed([true, [frame]])
-              }
-            ),
-            Stream.flattenIterables,
-            endOnFailure
-          )
-          // One run of `frames` per process, shared by every client (./SharedFeed.ts); each gets its counts first.
+          // A client that reconnects with the id of the last event it had resumes after it (or is told it missed
+          // some) on a stream of its own: the history after that id, then live.
+          const resumed = lastEventId !== undefined && lastEventId !== ""
+          if (resumed) {
+            const frames = endOnFailure(
+              allEventFrames(registry.eventsAfter(lastEventId), initial, registry.stats, true)
+            )
+            return eventStream(HttpMetrics.countingOpen(frames, "all"), closing)
+          }
+          // Any other client joins the one run of the registry's events per process, shared by every such client
+          // (./SharedFeed.ts), with its own counts first. A reader that falls behind is ended after its last event,
+          // and so is every reader when the shared run missed changes: their reconnects resume from their last ids.
           yield* HttpMetrics.openFor("all")
+          const frames = endOnFailure(changeFrames(registry.events, registry.stats, false))
           return eventResponse(yield* allEvents.join(frames, [statsEvent(initial)]))
         })
       )

@@ -2,10 +2,9 @@ import { Sse } from "@effect/experimental"
 import { HttpServerResponse } from "@effect/platform"
 import { Context, Deferred, Effect, Layer, Schedule, Stream } from "effect"
 import type { Readable } from "node:stream"
-import type { Tombstone } from "../../domain/RegistryState.js"
 import type { Task } from "../../domain/Task.js"
 import type { RegistryStats } from "../../services/TaskRegistry.js"
-import { isoTime, toTaskStatusJson } from "../api/Wire.js"
+import { toTaskStatusJson } from "../api/Wire.js"
 
 // The event streams' wire format, in one place: what GET /api/tasks/{task_id}/events and GET /api/events send.
 //
@@ -30,40 +29,6 @@ export const statusEvent = (task: Task, withId: boolean): Uint8Array =>
     event: "status",
     id: withId ? String(task.version) : undefined,
     data: JSON.stringify(toTaskStatusJson(task))
-  })
-
-/**
- * `statusEvent`, encoded once per snapshot rather than once per watcher: a thousand clients watching one task share
- * each frame. Records are immutable and replaced on every change, so the record is the key, and a `WeakMap` lets an
- * entry go with its record (as ../api/StatusBody.ts does for polls).
- */
-export const makeStatusEvents = () => {
-  const withIds = new WeakMap<Task, Uint8Array>()
-  const withoutIds = new WeakMap<Task, Uint8Array>()
-  return (task: Task, withId: boolean): Uint8Array => {
-    const cache = withId ? withIds : withoutIds
-    let bytes = cache.get(task)
-    if (bytes === undefined) {
-      bytes = statusEvent(task, withId)
-      cache.set(task, bytes)
-    }
-    return bytes
-  }
-}
-
-/** An evicted record's tombstone as an `event: evicted`, with times as ISO strings like TaskStatus's. */
-export const evictedEvent = (tombstone: Tombstone, cause: "age" | "cap"): Uint8Array =>
-  frame({
-    _tag: "Event",
-    event: "evicted",
-    id: undefined,
-    data: JSON.stringify({
-      task_id: tombstone.id,
-      status: tombstone.status,
-      completed_at: isoTime(tombstone.completedAt),
-      evicted_at: isoTime(tombstone.evictedAt),
-      cause
-    })
   })
 
 /** The registry's counts as an `event: stats`. */

@@ -1,5 +1,5 @@
 import type { ConfigError } from "effect"
-import { Clock, Context, Duration, Effect, Either, Layer, Option, PubSub, Queue, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, Queue, Stream } from "effect"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import {
   IdempotencyKeyReused,
@@ -33,10 +33,14 @@ import { firstStored } from "../../domain/IdempotencyKey.js"
 import * as Loops from "../registry/Loops.js"
 import * as Sweeper from "../registry/Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
+import * as EventLog from "../registry/EventLog.js"
+import * as Subscribers from "../registry/Subscribers.js"
 import * as WatchChannels from "../registry/WatchChannels.js"
 
-/** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
-const EVENTS_BUFFER = 4096
+/** Entries of the log read per command when a reader resumes. */
+const LOG_PAGE = 1000
+
+const MISSED: RegistryEvent = { _tag: "Missed" }
 
 /** Expired claims taken back per reap; a reap that finds more runs again at once. */
 const REAP_BATCH = 100
@@ -95,15 +99,10 @@ export const make = Effect.gen(function* () {
   const domainClock = yield* Effect.clock
 
   const channels = yield* WatchChannels.make
-  const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
-  // Readers of `events` right now: with none, and no watcher of the task, a change notice is not even decoded.
-  let readers = 0
-  const eventStream = Stream.unwrapScoped(
-    Effect.acquireRelease(
-      Effect.sync(() => readers++),
-      () => Effect.sync(() => readers--)
-    ).pipe(Effect.as(Stream.fromPubSub(events)))
-  )
+  // Readers of `events`, each with a bounded buffer: with none, and no watcher of the task, a change notice is not
+  // even decoded.
+  const events = Subscribers.make<RegistryEvent>(EventLog.EVENTS_BUFFER)
+  const eventStream = Stream.unwrapScoped(events.subscribe(MISSED))
   // The claims this process's workers hold, by token, and what stops each one's handler.
   const held = new Map<string, Task.Processing>()
   const stops = new Map<string, Effect.Effect<void>>()
@@ -122,8 +121,8 @@ export const make = Effect.gen(function* () {
       } else {
         const type = message[0]
         if (type === "E") {
-          if (readers === 0) return
-        } else if (readers === 0) {
+          if (events.size() === 0) return
+        } else if (events.size() === 0) {
           const id = idOf(message)
           if (!channels.unsafeIsWatched(id)) {
             mirror.delete(id)
@@ -396,64 +395,166 @@ export const make = Effect.gen(function* () {
   })
   const subscribeWork = wakeUps.subscribe
 
-  /** Publishes a record's new state to readers of `events` and to its watchers, and follows it while active. */
-  const tell = (task: Task.Task, here: boolean) =>
-    Effect.gen(function* () {
-      if (Task.isFinished(task)) mirror.delete(task.id)
-      else mirror.set(task.id, task)
-      yield* PubSub.publish(events, { _tag: "Changed", task, here })
-      yield* channels.publish(task)
+  /** Follows a record's new state while active, and tells its watchers of it. */
+  const follow = (task: Task.Task) => {
+    if (Task.isFinished(task)) mirror.delete(task.id)
+    else mirror.set(task.id, task)
+    channels.unsafePublish(task)
+  }
+
+  /** Publishes a record's new state, with the id of its notice in the log, to readers of `events` and to watchers. */
+  const tell = (task: Task.Task, here: boolean, id: string) =>
+    Effect.sync(() => {
+      follow(task)
+      events.publish({ _tag: "Changed", id, task, here })
     })
+
+  /**
+   * What a notice says, read with `known` (the latest state known of a task, to which a delta applies): an event,
+   * a change whose record must be read (its delta applies to nothing known), or nothing new.
+   */
+  const decode = (
+    message: string,
+    id: string,
+    known: (id: string) => Task.Task | undefined
+  ):
+    | RegistryEvent
+    | { readonly _tag: "Read"; readonly taskId: TaskId; readonly version: number; readonly here: boolean }
+    | undefined => {
+    const { afterOrigin, here, type } = headOf(message)
+    if (type === "E") {
+      const eviction = Stored.decodeEviction(message.slice(afterOrigin))
+      if (Either.isLeft(eviction)) return undefined
+      const { cause, ...tombstone } = eviction.right
+      return { _tag: "Evicted", id, tombstone: new Tombstone(tombstone), cause, here }
+    }
+    const afterId = message.indexOf(" ", afterOrigin) + 1
+    const afterVersion = message.indexOf(" ", afterId) + 1
+    const taskId = TaskIdSchema.make(message.slice(afterOrigin, afterId - 1), { disableValidation: true })
+    const version = Number(message.slice(afterId, afterVersion - 1))
+    const delta = message.slice(afterVersion)
+    const base = known(taskId)
+    // A notice older than what is known already (a record read again after a gap) says nothing new.
+    if (base !== undefined && version <= base.version) return undefined
+    const next =
+      type === "S" || type === "F"
+        ? Stored.fromJson(delta)
+        : base === undefined
+          ? undefined
+          : Stored.applyDelta(base, type, version, delta)
+    return next === undefined ? { _tag: "Read", taskId, version, here } : { _tag: "Changed", id, task: next, here }
+  }
+
+  /** A notice's type, whether this process sent it, its id in the log (when it says) and where its body starts. */
+  const headOf = (message: string) => {
+    const afterOrigin = message.indexOf(" ") + 1
+    const head = message.slice(1, afterOrigin - 1)
+    const slash = head.indexOf("/")
+    return {
+      type: message[0]!,
+      here: (slash === -1 ? head : head.slice(0, slash)) === origin,
+      logId: slash === -1 ? "" : head.slice(slash + 1),
+      afterOrigin
+    }
+  }
 
   /** What the store says on its channels, in the order it said it. */
   const hear = (inbound: Connection.Inbound) =>
     Effect.gen(function* () {
       if (inbound._tag === "Resync") {
         // Notices published while the subscription was down are lost: watchers read their task again, readers of
-        // `events` are told to read what they rely on again. (Workers are woken by markers that outlast an outage.)
+        // `events` are told that they missed changes (they resume from the log, which lost nothing).
         mirror.clear()
+        events.missAll()
         for (const id of yield* channels.watched) {
           yield* get(id).pipe(
-            Effect.flatMap((task) => tell(task, false)),
+            Effect.flatMap((task) => Effect.sync(() => follow(task))),
             Effect.ignore
           )
         }
-        return yield* PubSub.publish(events, { _tag: "Missed" })
+        return
       }
       const { message } = inbound
       if (inbound.channel === channel.lost) {
         const stop = stops.get(message)
         return stop === undefined ? undefined : yield* stop
       }
-      const type = message[0]!
-      const afterOrigin = message.indexOf(" ") + 1
-      const here = message.slice(1, afterOrigin - 1) === origin
-      if (type === "E") {
-        const eviction = Stored.decodeEviction(message.slice(afterOrigin))
-        if (Either.isLeft(eviction)) return yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
-        const { cause, ...tombstone } = eviction.right
-        mirror.delete(tombstone.id)
-        return yield* PubSub.publish(events, { _tag: "Evicted", tombstone: new Tombstone(tombstone), cause, here })
+      const decoded = decode(message, headOf(message).logId, (id) => mirror.get(id))
+      if (decoded === undefined) {
+        if (message[0] === "E") yield* Effect.logWarning(`Ignored a notice from Redis: ${message}`)
+        return
       }
-      const afterId = message.indexOf(" ", afterOrigin) + 1
-      const afterVersion = message.indexOf(" ", afterId) + 1
-      const id = TaskIdSchema.make(message.slice(afterOrigin, afterId - 1), { disableValidation: true })
-      const version = Number(message.slice(afterId, afterVersion - 1))
-      const delta = message.slice(afterVersion)
-      const base = mirror.get(id)
-      // A notice older than what is known already (a record read again after a gap) says nothing new.
-      if (base !== undefined && version <= base.version) return
-      const next =
-        type === "S" || type === "F"
-          ? Stored.fromJson(delta)
-          : base === undefined
-            ? undefined
-            : Stored.applyDelta(base, type, version, delta)
-      if (next !== undefined) return yield* tell(next, here)
-      // A notice was missed (or this process started following the task midway): read the record.
-      const read = yield* get(id).pipe(Effect.option)
-      if (Option.isSome(read) && read.value.version >= version) yield* tell(read.value, here)
+      switch (decoded._tag) {
+        case "Evicted":
+          mirror.delete(decoded.tombstone.id)
+          return events.publish(decoded)
+        case "Changed":
+          return yield* tell(decoded.task, decoded.here, decoded.id)
+        case "Read": {
+          // A notice was missed (or this process started following the task midway): read the record.
+          const read = yield* get(decoded.taskId).pipe(Effect.option)
+          if (Option.isSome(read) && read.value.version >= decoded.version) {
+            yield* tell(read.value, decoded.here, headOf(message).logId)
+          }
+          return
+        }
+        case "Missed":
+          return
+      }
     }).pipe(Effect.catchAllDefect((defect) => Effect.logError("Could not handle a notice from Redis", defect)))
+
+  /**
+   * The events after `lastId` in the log, decoded as `hear` decodes notices but from what the log says alone (a
+   * delta about a task not seen yet reads its record); undefined when the log no longer holds `lastId` (or never
+   * did). Each page is read from the last id it has, inclusive, so that a trim between pages is noticed too.
+   */
+  const logAfter = (lastId: string) =>
+    Effect.gen(function* () {
+      if (!isLogId(lastId)) return undefined
+      const seen = new Map<string, Task.Task>()
+      const held: Array<RegistryEvent> = []
+      let from = lastId
+      for (;;) {
+        const page = (yield* call((c) => c.xRange(`${P}log`, from, "+", { COUNT: LOG_PAGE + 1 }))) ?? []
+        if (page.length === 0 || page[0]!.id !== from) return undefined
+        for (const entry of page.slice(1)) {
+          const notice = String((entry.message as Record<string, unknown>)["n"])
+          const decoded = decode(notice, entry.id, (id) => seen.get(id))
+          if (decoded === undefined || decoded._tag === "Missed") continue
+          if (decoded._tag === "Evicted") {
+            seen.delete(decoded.tombstone.id)
+            held.push(decoded)
+            continue
+          }
+          const task =
+            decoded._tag === "Changed"
+              ? decoded.task
+              : Option.getOrUndefined(
+                  yield* get(decoded.taskId).pipe(
+                    Effect.map(Option.some),
+                    Effect.catchIf(
+                      (e): e is NotHeld => e._tag !== "RegistryUnavailable",
+                      () => Effect.succeedNone
+                    )
+                  )
+                )
+          if (task === undefined) continue
+          seen.set(task.id, task)
+          held.push({ _tag: "Changed", id: entry.id, task, here: decoded.here })
+        }
+        if (page.length < LOG_PAGE + 1) return held
+        from = page.at(-1)!.id
+      }
+    })
+
+  const eventsAfter = (lastEventId: string) =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const live = yield* events.subscribe(MISSED)
+        const held = yield* logAfter(lastEventId)
+        return EventLog.resume(live, held, logIdAfter, lastEventId)
+      })
+    )
 
   yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
 
@@ -500,7 +601,17 @@ export const make = Effect.gen(function* () {
   }
 
   return {
-    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: eventStream, sweep: sweepOnce, stats }),
+    registry: TaskRegistry.of({
+      submit,
+      get,
+      list,
+      cancel,
+      watch,
+      events: eventStream,
+      eventsAfter,
+      sweep: sweepOnce,
+      stats
+    }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork }),
     connection: Connection.RedisConnection.of({ prefix: P, call }),
     /** Commands in flight and notices not yet handled, so that a test can wait for the store to settle. */
@@ -508,7 +619,20 @@ export const make = Effect.gen(function* () {
   }
 })
 
-/** The task a change notice (`{T}{origin} {id} {version} {delta}`) is about. */
+/** Whether `id` is an id of a stream entry, `{ms}-{n}`, that Redis takes. */
+const isLogId = (id: string) => {
+  const match = /^(\d{1,16})-(\d{1,16})$/.exec(id)
+  return match !== null && Number.isSafeInteger(Number(match[1])) && Number.isSafeInteger(Number(match[2]))
+}
+
+/** Whether the log's entry `id` comes after `last`. */
+const logIdAfter = (id: string, last: string) => {
+  const [ms, n] = id.split("-").map(Number)
+  const [lastMs, lastN] = last.split("-").map(Number)
+  return ms! > lastMs! || (ms === lastMs && n! > lastN!)
+}
+
+/** The task a change notice (`{T}{origin}/{log id} {id} {version} {delta}`) is about. */
 const idOf = (notice: string) => {
   const from = notice.indexOf(" ") + 1
   return TaskIdSchema.make(notice.slice(from, notice.indexOf(" ", from)), { disableValidation: true })

@@ -1,19 +1,5 @@
 import type { ConfigError } from "effect"
-import {
-  Array as Arr,
-  Clock,
-  Context,
-  Duration,
-  Effect,
-  Either,
-  HashMap,
-  Layer,
-  Option,
-  Order,
-  PubSub,
-  Ref,
-  Stream
-} from "effect"
+import { Array as Arr, Clock, Context, Duration, Effect, Either, HashMap, Layer, Option, Order, Ref } from "effect"
 import { IdempotencyKeyReused, RegistryBusy, RegistryFull, TaskAlreadyFinished } from "../../domain/Errors.js"
 import { entryOf, firstStored } from "../../domain/IdempotencyKey.js"
 import type { ProgressReport, RunOutcome } from "../../domain/Outcome.js"
@@ -27,13 +13,14 @@ import { RegistryConfig } from "../../services/RegistryConfig.js"
 import * as RegistryConfigLayers from "../../services/RegistryConfig.js"
 import { TaskIds } from "../../services/TaskIds.js"
 import { ClaimLost, TaskQueue } from "../../services/TaskQueue.js"
-import type { ListFilter, RegistryEvent, SubmitOptions } from "../../services/TaskRegistry.js"
+import type { ListFilter, SubmitOptions, UntoldEvent } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import type { NotHeld } from "./RegistryCommon.js"
 import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
 import * as IdleWorkers from "./IdleWorkers.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
+import * as EventLog from "./EventLog.js"
 import * as WatchChannels from "./WatchChannels.js"
 
 const newestFirst: Order.Order<Task.Task> = Order.combine(
@@ -50,26 +37,17 @@ type Refused = RegistryFull | RegistryBusy | IdempotencyKeyReused
 /** What one atomic step answers, the state it leaves, and the record it changed (published to watchers). */
 type Step<A> = readonly [A, State.RegistryState, Task.Task?]
 
-/** A step's answer, the record it changed and that record before, and its evictions before and after the change. */
-type Modified<A> = readonly [
-  A,
-  Task.Task | undefined,
-  Task.Task | undefined,
-  ReadonlyArray<RegistryEvent>,
-  ReadonlyArray<RegistryEvent>
-]
+/** A step's answer, the record it changed and that record before, and how many records it evicted. */
+type Modified<A> = readonly [A, Task.Task | undefined, Task.Task | undefined, number]
 
 const evicted =
   (now: number, cause: "age" | "cap") =>
-  (task: Task.FinishedTask): RegistryEvent => ({
+  (task: Task.FinishedTask): UntoldEvent => ({
     _tag: "Evicted",
     tombstone: State.tombstoneOf(task, now),
     cause,
     here: true
   })
-
-/** Events a reader of `events` that has stopped reading may fall behind by before the oldest are dropped. */
-const EVENTS_BUFFER = 4096
 
 /**
  * The in-memory store: one `Ref` of immutable state, changed in single atomic steps. Changes are published to
@@ -81,7 +59,7 @@ export const make = Effect.gen(function* () {
   const policy = { thresholdMs: Duration.toMillis(config.cleanupThreshold), maxRetained: config.maxRetained }
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
   const channels = yield* WatchChannels.make
-  const events = yield* PubSub.sliding<RegistryEvent>(EVENTS_BUFFER)
+  const log = EventLog.make()
   // Idle workers by kind set: a task waiting wakes one of them that runs its kind, not every idle worker.
   const idle = IdleWorkers.make()
   // What to do when a claim that a worker is running is lost: stop its handler.
@@ -89,31 +67,31 @@ export const make = Effect.gen(function* () {
 
   /**
    * One atomic step: evicts what is due at `now`, applies `f`, then enforces the cap, which a task that `f`
-   * finished may have pushed over (a record finished at `now` cannot have expired yet). The changed record is
-   * published in the same uninterruptible region, so that no change is stored without watchers hearing of it.
+   * finished may have pushed over (a record finished at `now` cannot have expired yet). The change and the
+   * evictions are published in the same synchronous step as the state is changed, so that no change is stored
+   * without readers and watchers hearing of it, and they hear of a task's changes in version order.
    */
   const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
     Effect.uninterruptible(
       Effect.gen(function* () {
-        const [result, changed, previous, before, after] = yield* Ref.modify(
-          state,
-          (s): [Modified<A>, State.RegistryState] => {
-            const aged = State.evictExpired(now, policy.thresholdMs)(s)
-            const capped = State.enforceCap(now, policy.maxRetained)(aged.state)
-            const [result, next, changed] = f(capped.state)
-            const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(capped.state))
-            const after = State.enforceCap(now, policy.maxRetained)(next)
-            const evictions = [...aged.evicted.map(evicted(now, "age")), ...capped.evicted.map(evicted(now, "cap"))]
-            return [[result, changed, previous, evictions, after.evicted.map(evicted(now, "cap"))], after.state]
+        const [result, changed, previous, count] = yield* Ref.modify(state, (s): [Modified<A>, State.RegistryState] => {
+          const aged = State.evictExpired(now, policy.thresholdMs)(s)
+          const capped = State.enforceCap(now, policy.maxRetained)(aged.state)
+          const [result, next, changed] = f(capped.state)
+          const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(capped.state))
+          const after = State.enforceCap(now, policy.maxRetained)(next)
+          // In the order they happened: what was due before the step, the change, what it pushed over the cap.
+          for (const task of aged.evicted) log.unsafePublish(evicted(now, "age")(task))
+          for (const task of capped.evicted) log.unsafePublish(evicted(now, "cap")(task))
+          if (changed !== undefined) {
+            log.unsafePublish({ _tag: "Changed", task: changed, here: true })
+            channels.unsafePublish(changed)
           }
-        )
-        // In the order they happened: what was due before the step, the change, what the change pushed over the cap.
-        yield* PubSub.publishAll(events, before)
-        if (changed !== undefined) yield* PubSub.publish(events, { _tag: "Changed", task: changed, here: true })
-        yield* PubSub.publishAll(events, after)
-        const count = before.length + after.length
+          for (const task of after.evicted) log.unsafePublish(evicted(now, "cap")(task))
+          const count = aged.evicted.length + capped.evicted.length + after.evicted.length
+          return [[result, changed, previous, count], after.state]
+        })
         if (changed !== undefined) {
-          yield* channels.publish(changed)
           if (changed._tag === "PENDING") idle.wake(changed.kind)
           // A claim that this change ended (the task was cancelled) is lost: tell the worker that holds it.
           if (previous?._tag === "PROCESSING" && !holds(previous)(changed)) {
@@ -307,7 +285,17 @@ export const make = Effect.gen(function* () {
   const subscribeWork = (kinds: ReadonlyArray<string>) => Effect.sync(() => idle.join(kinds).sleep)
 
   return {
-    registry: TaskRegistry.of({ submit, get, list, cancel, watch, events: Stream.fromPubSub(events), sweep, stats }),
+    registry: TaskRegistry.of({
+      submit,
+      get,
+      list,
+      cancel,
+      watch,
+      events: log.events,
+      eventsAfter: log.eventsAfter,
+      sweep,
+      stats
+    }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork })
   }
 })

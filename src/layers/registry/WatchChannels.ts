@@ -1,32 +1,39 @@
 import type { Scope } from "effect"
-import { Effect, MutableHashMap, Option, PubSub, Stream } from "effect"
+import { Effect, MutableHashMap, Option, Stream } from "effect"
 import * as Task from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
+import * as Subscribers from "./Subscribers.js"
 
-/** Snapshots a watcher that has stopped reading may fall behind by, per task, before older ones are dropped. */
-const WATCH_BUFFER = 64
+/** Snapshots a watcher that has stopped reading may fall behind by, per task, before it reads the record again. */
+export const WATCH_BUFFER = 64
+
+/** What a watcher's subscription gives after its last snapshot when it fell behind. */
+const FELL_BEHIND = "fell behind" as const
 
 /**
  * The channels through which a store tells its watchers of changes: one per watched task, shared by its watchers and
- * dropped when the last one leaves. Each is sliding: a watcher that stops reading holds at most `WATCH_BUFFER`
- * snapshots, and the newest is never the one dropped.
+ * dropped when the last one leaves. Each watcher has a buffer of its own of `WATCH_BUFFER` snapshots; one that falls
+ * further behind reads the record again (see `watch`), so that it never silently skips the end.
  */
 export const make = Effect.sync(() => {
-  // Changed only inside `Effect.sync` steps, each of which runs whole: so it can also be read synchronously, by a
+  // Changed only inside synchronous steps, each of which runs whole: so it can also be read synchronously, by a
   // store that sorts out notices as they arrive, before any fiber runs.
   const channels = MutableHashMap.empty<
     TaskId,
-    { readonly pubsub: PubSub.PubSub<Task.Task>; readonly watchers: number }
+    { readonly subscribers: Subscribers.Subscribers<Task.Task>; readonly watchers: number }
   >()
 
-  /** Tells the task's watchers (when it has some) of its new snapshot. */
-  const publish = (task: Task.Task) =>
-    Effect.suspend(() =>
-      Option.match(MutableHashMap.get(channels, task.id), {
-        onNone: () => Effect.void,
-        onSome: (channel) => Effect.asVoid(PubSub.publish(channel.pubsub, task))
-      })
-    )
+  /**
+   * Tells the task's watchers (when it has some) of its new snapshot, synchronously: a store calls it in the same
+   * step as the change, so that watchers get a task's snapshots in version order.
+   */
+  const unsafePublish = (task: Task.Task) => {
+    const channel = MutableHashMap.get(channels, task.id)
+    if (Option.isSome(channel)) channel.value.subscribers.publish(task)
+  }
+
+  /** `unsafePublish` as an effect. */
+  const publish = (task: Task.Task) => Effect.sync(() => unsafePublish(task))
 
   /** Whether the task has a watcher right now, read synchronously. */
   const unsafeIsWatched = (id: TaskId) => MutableHashMap.has(channels, id)
@@ -41,16 +48,17 @@ export const make = Effect.sync(() => {
     return n
   })
 
-  /** The task's channel, for as long as the scope is open: made for its first watcher, dropped after its last. */
-  const channelOf = (id: TaskId): Effect.Effect<PubSub.PubSub<Task.Task>, never, Scope.Scope> =>
+  /** A subscription to the task's snapshots for as long as the scope is open; its channel goes with its last one. */
+  const subscribe = (id: TaskId): Effect.Effect<Stream.Stream<Task.Task | typeof FELL_BEHIND>, never, Scope.Scope> =>
     Effect.acquireRelease(
-      Effect.flatMap(PubSub.sliding<Task.Task>(WATCH_BUFFER), (fresh) =>
-        Effect.sync(() => {
-          const entry = Option.getOrElse(MutableHashMap.get(channels, id), () => ({ pubsub: fresh, watchers: 0 }))
-          MutableHashMap.set(channels, id, { ...entry, watchers: entry.watchers + 1 })
-          return entry.pubsub
-        })
-      ),
+      Effect.sync(() => {
+        const entry = Option.getOrElse(MutableHashMap.get(channels, id), () => ({
+          subscribers: Subscribers.make<Task.Task>(WATCH_BUFFER),
+          watchers: 0
+        }))
+        MutableHashMap.set(channels, id, { ...entry, watchers: entry.watchers + 1 })
+        return entry.subscribers
+      }),
       () =>
         Effect.sync(() =>
           Option.match(MutableHashMap.get(channels, id), {
@@ -61,31 +69,55 @@ export const make = Effect.sync(() => {
                 : MutableHashMap.set(channels, id, { ...entry, watchers: entry.watchers - 1 })
           })
         )
-    )
+    ).pipe(Effect.flatMap((subscribers) => subscribers.subscribe(FELL_BEHIND)))
 
   /**
-   * The task's snapshots, read with `get`: the current one first, then one per change, ending after the terminal
-   * state. It subscribes before its second read, so that no change between a read and the subscription is missed.
+   * The task's snapshots newer than `after`, read with `get`: the current one first, then one per change, ending
+   * after the terminal state. It subscribes before its second read, so that no change between a read and the
+   * subscription is missed. A watcher that fell behind reads the record again and goes on from there: it may skip
+   * snapshots in between (their versions show it), never the terminal one.
    */
-  const watch = <E>(id: TaskId, get: (id: TaskId) => Effect.Effect<Task.Task, E>): Stream.Stream<Task.Task, E> =>
-    Stream.unwrapScoped(
-      Effect.gen(function* () {
-        // A finished task is its own last snapshot: no need to hear of changes.
-        const now = yield* get(id)
-        if (Task.isFinished(now)) return Stream.make(now)
-        const subscription = yield* PubSub.subscribe(yield* channelOf(id))
-        const first = yield* get(id)
-        if (Task.isFinished(first)) return Stream.make(first)
-        let version = first.version
-        const later = Stream.fromQueue(subscription).pipe(
-          // Each snapshot is whole, so one that arrives after a newer one says nothing new.
-          Stream.filter((t) => t.id === id && t.version > version),
-          Stream.tap((t) => Effect.sync(() => (version = t.version))),
-          Stream.takeUntil(Task.isFinished)
-        )
-        return Stream.concat(Stream.make(first), later)
-      })
-    )
+  const follow = <E>(
+    id: TaskId,
+    get: (id: TaskId) => Effect.Effect<Task.Task, E>,
+    after: number
+  ): Stream.Stream<Task.Task, E> =>
+    Stream.suspend(() => {
+      let version = after
+      let fellBehind = false
+      const once = Stream.unwrapScoped(
+        Effect.gen(function* () {
+          // A finished task is its own last snapshot: no need to hear of changes.
+          const now = yield* get(id)
+          if (Task.isFinished(now)) return now.version > after ? Stream.make(now) : Stream.empty
+          const subscription = yield* subscribe(id)
+          const first = yield* get(id)
+          if (Task.isFinished(first)) return first.version > after ? Stream.make(first) : Stream.empty
+          const head = first.version > after ? Stream.make(first) : Stream.empty
+          version = Math.max(after, first.version)
+          const later = subscription.pipe(
+            Stream.takeWhile((t): t is Task.Task => {
+              if (t !== FELL_BEHIND) return true
+              fellBehind = true
+              return false
+            }),
+            // Each snapshot is whole, so one that arrives after a newer one says nothing new.
+            Stream.filter((t) => t.version > version),
+            Stream.tap((t) => Effect.sync(() => (version = t.version))),
+            Stream.takeUntil(Task.isFinished)
+          )
+          return Stream.concat(head, later)
+        })
+      )
+      // Its subscription closed, a watcher that fell behind starts again from the record as it is now.
+      return Stream.concat(
+        once,
+        Stream.suspend(() => (fellBehind ? follow(id, get, version) : Stream.empty))
+      )
+    })
 
-  return { publish, unsafeIsWatched, watched, watchers, watch }
+  const watch = <E>(id: TaskId, get: (id: TaskId) => Effect.Effect<Task.Task, E>): Stream.Stream<Task.Task, E> =>
+    follow(id, get, -1)
+
+  return { publish, unsafePublish, unsafeIsWatched, watched, watchers, watch }
 })

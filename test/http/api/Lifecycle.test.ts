@@ -214,6 +214,7 @@ describe("HTTP: unexpected errors", () => {
       cancel: () => Effect.die("not used"),
       watch: () => Stream.die("not used"),
       events: Stream.die("not used"),
+      eventsAfter: () => Stream.die("not used"),
       sweep: Effect.succeed(0),
       stats: Effect.succeed({ pending: 0, processing: 0, finished: 0, tombstones: 0, oldestFinishedAt: Option.none() })
     })
@@ -240,6 +241,7 @@ describe("HTTP: unexpected errors", () => {
       cancel: () => Effect.fail(down),
       watch: () => Stream.fail(down),
       events: Stream.fail(down),
+      eventsAfter: () => Stream.fail(down),
       sweep: Effect.fail(down),
       stats: Effect.fail(down)
     })

@@ -278,7 +278,8 @@ describe("GET /api/events", () => {
       const id: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
       const pending = yield* stream.next
       expect(pending.event).toBe("status")
-      expect(pending.id).toBeUndefined()
+      // Every change and eviction has its registry-wide id, from which a reconnect resumes.
+      expect(pending.id).toMatch(/-\d+$/)
       expect(dataOf(pending)).toMatchObject({ task_id: id, status: "PENDING", version: 1 })
       expect(dataOf(yield* stream.next)).toMatchObject({ task_id: id, status: "PROCESSING" })
 
@@ -299,7 +300,7 @@ describe("GET /api/events", () => {
       expect(gone.status).toBe(410)
       let evicted = yield* stream.next
       while (evicted.event !== "evicted") evicted = yield* stream.next
-      expect(evicted.id).toBeUndefined()
+      expect(evicted.id).toMatch(/-\d+$/)
       expect(dataOf(evicted)).toEqual({
         task_id: id,
         status: "COMPLETED",
@@ -360,6 +361,26 @@ describe("GET /api/events", () => {
       for (const stream of streams) expect(dataOf(yield* stream.next)).toMatchObject({ task_id: id, version: 1 })
       yield* Scope.close(client, Exit.void)
       expect(yield* eventually(open, (n) => n === 0)).toBe(0)
+    }).pipe(Effect.provide(slow()))
+  )
+
+  it.scoped("resumes after Last-Event-ID with the events after it; an id the history does not hold gets `missed`", () =>
+    Effect.gen(function* () {
+      const stream = yield* openEvents("/api/events")
+      expect((yield* stream.next).event).toBe("stats")
+      const first: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
+      const submitted = yield* stream.next
+      expect(dataOf(submitted)).toMatchObject({ task_id: first, status: "PENDING" })
+      const rest = [yield* stream.next]
+      const resumed = yield* openEvents("/api/events", { "last-event-id": submitted.id! })
+      expect((yield* resumed.next).event).toBe("stats")
+      for (const frame of rest) expect(yield* resumed.next).toEqual(frame)
+      const lost = yield* openEvents("/api/events", { "last-event-id": "e0-1" })
+      expect((yield* lost.next).event).toBe("stats")
+      expect((yield* lost.next).event).toBe("missed")
+      // And goes on live.
+      const second: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
+      expect(dataOf(yield* lost.next)).toMatchObject({ task_id: second, status: "PENDING" })
     }).pipe(Effect.provide(slow()))
   )
 

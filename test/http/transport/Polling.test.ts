@@ -53,6 +53,7 @@ describe("the intercept for polls", () => {
       cancel: () => Effect.die("not used"),
       watch: () => Stream.die("not used"),
       events: Stream.die("not used"),
+      eventsAfter: () => Stream.die("not used"),
       sweep: Effect.die("not used"),
       stats: Effect.die("not used")
     })

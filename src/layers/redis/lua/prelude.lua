@@ -28,10 +28,13 @@
 -- - `P meta`        hash: `pending` (count), `weight` (the active tasks' work) and `seq` (arrivals), kept by the scripts
 -- - `P w:{kind}`    zset of one member, the kind's wake-up marker: set when a task of the kind starts waiting and
 --                   by a claim that leaves some waiting; an idle process takes it (`BZPOPMIN`) and wakes one worker
--- Channels: `P events` carries one notice per change, `{T}{origin} {id} {version} {delta}`, where T says what the
+-- - `P log`         stream, the last 10,000 or so notices (`n`: the notice without its log id), capped as it grows:
+--                   its entry ids are the registry-wide event ids from which a reader of events resumes, in any
+--                   process
+-- Channels: `P events` carries one notice per change, `{T}{origin}/{log id} {id} {version} {delta}`, where T says what the
 -- delta is: `S` submitted (the record without its payload), `C` claimed (`{"claim","startedAt","attempts"}`), `D` a
 -- segment done, `X` a segment failed (the segment or error), `W` waiting again, handed back or taken back
--- (`{"attempts","kind"}`), `F` finished (the finished record); or an eviction, `E{origin} {tombstone}`. No notice
+-- (`{"attempts","kind"}`), `F` finished (the finished record); or an eviction, `E{origin}/{log id} {tombstone}`. No notice
 -- carries a payload. `P lost` carries claim tokens no longer current.
 --
 -- This prelude comes first in every script but stats.lua and policy.lua (Scripts.ts joins them).
@@ -97,9 +100,18 @@ end
 -- A finished record's status, from the start of its JSON.
 local function statusOf(json) return string.match(json, '^{"_tag":"(%u+)"') end
 
+-- Notices the log keeps: about this many of the newest (trimmed by whole nodes, so a few more at times).
+local LOG_LENGTH = 10000
+
+-- Keeps a notice in the log and tells every process of it, with its id in the log.
+local function publish(kind, rest)
+  local sid = redis.call("XADD", P .. "log", "MAXLEN", "~", LOG_LENGTH, "*", "n", kind .. origin .. " " .. rest)
+  redis.call("PUBLISH", P .. "events", kind .. origin .. "/" .. sid .. " " .. rest)
+end
+
 -- Tells every process of a change, as a delta.
 local function notify(kind, id, version, delta)
-  redis.call("PUBLISH", P .. "events", kind .. origin .. " " .. id .. " " .. version .. " " .. delta)
+  publish(kind, id .. " " .. version .. " " .. delta)
 end
 
 -- Moves a record between the per-status lists.
@@ -130,8 +142,7 @@ local function bury(id, completedAt, cause)
   else
     forgetKey(id)
   end
-  redis.call("PUBLISH", P .. "events",
-    "E" .. origin .. ' {"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
+  publish("E", '{"id":"' .. id .. '","cause":"' .. cause .. '",' .. string.sub(stone, 2))
   evicted = evicted + 1
 end
 
