@@ -151,8 +151,11 @@ const ALL_EVENTS = [
   '`event: evicted` with `{"task_id","status","completed_at","evicted_at","cause"}` (cause `age` or `cap`), for every',
   "record cleaned up;",
   '`event: stats` with `{"pending","processing","finished","tombstones"}`, at connect and then at most once a second',
-  "while changes happen. No event ids. A `: ping` comment every 15 s. The server ends the stream when it may have",
-  "missed changes (a shared store's notices were cut off): reconnect, and read the list again."
+  "while changes happen. Each status and evicted event has an `id:` from a registry-wide sequence: a reconnect with",
+  "`Last-Event-ID` gets the events after it, from a history of about the last 10,000 (on Redis shared by every process,",
+  "so it may resume on another); an id the history no longer holds gets `event: missed` first (read the list again),",
+  "then the events as they come. A client that falls behind, or a stream whose store may have missed changes, is",
+  "ended after the last event it was sent: reconnect with its id. A `: ping` comment every 15 s."
 ].join(" ")
 
 export class EventsApi extends HttpApiGroup.make("events")
