@@ -33,7 +33,8 @@ const check = async (id: string) => {
 
 /**
  * Reads the listing, then each task the listing leaves unexplained: one held but not listed (evicted while the
- * stream was down, or new since), and one listed without its finished segments. Run when the stream (re)opens.
+ * stream was down, or new since), and one listed without its finished segments. Run when a stream opens afresh
+ * (not when the browser resumes one after its last event id) and when the server says events were missed.
  */
 const catchUp = async () => {
   const listed = await listTasks(LIST_LIMIT)
@@ -50,13 +51,17 @@ let listedWithoutStream = false
 const connect = () => {
   const events = new EventSource("/api/events")
   let opened = false
+  // The id of the last event this stream had: the browser sends it as Last-Event-ID when it reconnects, and the
+  // server then sends what came after it, so the listing need not be read again (`missed` says when it must).
+  let lastId = ""
   connection.textContent = "connecting"
   events.addEventListener("open", () => {
     opened = true
     connection.textContent = "live"
     connection.dataset["state"] = "live"
-    void catchUp()
+    if (lastId === "") void catchUp()
   })
+  events.addEventListener("missed", () => void catchUp())
   events.addEventListener("error", () => {
     connection.dataset["state"] = "down"
     if (events.readyState === EventSource.CLOSED) {
@@ -72,10 +77,12 @@ const connect = () => {
     }
   })
   events.addEventListener("status", (event) => {
+    lastId = event.lastEventId
     const status = parseJson(event.data)
     if (isTaskStatus(status) && board.applyStatus(status)) view.schedule()
   })
   events.addEventListener("evicted", (event) => {
+    lastId = event.lastEventId
     const evicted = parseJson(event.data)
     if (!isEvicted(evicted)) return
     board.applyEvicted(evicted)
