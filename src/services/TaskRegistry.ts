@@ -127,5 +127,11 @@ export class TaskRegistry extends Context.Tag("storyflow/TaskRegistry")<
     readonly sweep: Effect.Effect<number, RegistryUnavailable>
     /** Counts of what the registry holds right now, and its oldest finished record's age; O(1) on Redis. */
     readonly stats: Effect.Effect<RegistryStats, RegistryUnavailable>
+    /**
+     * True when `get` answers without waiting on I/O (the store is this process's memory): the HTTP server then
+     * answers status polls ahead of the platform (src/http/transport/Polling.ts). A store over the network leaves it
+     * unset, and a poll costs it exactly one read.
+     */
+    readonly readsInProcess?: true
   }
 >() {}

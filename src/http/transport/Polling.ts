@@ -91,18 +91,21 @@ export const answerPoll =
   }
 
 /**
- * Installs `answerPoll` on the node server, if the server is an `InterceptingServer` (./NodeServer.ts) and polls
- * are not to be traced. Answers of the platform cannot be told from these: the same bytes and headers (checked by
- * test/http/Polling.test.ts against a server without it). What polls answered here skip is the platform itself:
+ * Installs `answerPoll` on the node server, if the server is an `InterceptingServer` (./NodeServer.ts), the
+ * registry reads in process (`readsInProcess`: the memory store) and polls are not to be traced. Answers of the
+ * platform cannot be told from these: the same bytes and headers (checked by test/http/Polling.test.ts against a
+ * server without it). What polls answered here skip is the platform itself:
  * a middleware that changes successful responses (one that adds headers, say) does not see them; that test fails
  * if one is added, and such a middleware must then apply here too.
  */
 export const PollIntercept = Layer.scopedDiscard(
   Effect.gen(function* () {
     const server = yield* Effect.serviceOption(NodeServer)
-    if (Option.isNone(server) || (yield* Settings.tracePolling)) return
+    const registry = yield* TaskRegistry
+    // Only where it is free: a store over the network cannot answer at once, and trying would cost a poll two reads.
+    if (Option.isNone(server) || registry.readsInProcess !== true || (yield* Settings.tracePolling)) return
     const intercept = answerPoll(
-      yield* TaskRegistry,
+      registry,
       yield* StatusBodies,
       yield* Effect.runtime<never>(),
       Guards.passes(yield* Settings.guards)

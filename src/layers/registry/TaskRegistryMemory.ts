@@ -294,7 +294,8 @@ export const make = Effect.gen(function* () {
       events: log.events,
       eventsAfter: log.eventsAfter,
       sweep,
-      stats
+      stats,
+      readsInProcess: true
     }),
     queue: TaskQueue.of({ claim, report, finish, onLost, subscribeWork })
   }
