@@ -1,13 +1,14 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, TestClock } from "effect"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import type { TaskId } from "../../../src/domain/TaskId.js"
 import * as AudioLedgerMemory from "../../../src/layers/audio/AudioLedgerMemory.js"
 import * as AudioRetention from "../../../src/layers/audio/AudioRetention.js"
 import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
+import { bytesOnDisk } from "../../support/disk.js"
 import { tempAudioDir } from "../../support/http.js"
 import { awaitStatus, memoryRegistry } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
@@ -19,14 +20,6 @@ import { Gates, newGate, submit } from "../../support/script.js"
 /** 0.1 s of 8 kHz audio: 1,644 bytes as a WAV file. */
 const speech = { samples: new Int16Array(800), sampleRate: 8000 }
 const WAV_BYTES = 44 + 1600
-
-/** Every byte under `root`, read from the disk (partial files included): what an operator's `du` would count. */
-const bytesOnDisk = (root: string): number =>
-  readdirSync(root, { withFileTypes: true }).reduce(
-    (sum, entry) =>
-      sum + (entry.isDirectory() ? bytesOnDisk(join(root, entry.name)) : statSync(join(root, entry.name)).size),
-    0
-  )
 
 const setup = (root: string, concurrency: number) =>
   Layer.mergeAll(

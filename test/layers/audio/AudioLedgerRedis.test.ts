@@ -2,7 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import type { Context } from "effect"
 import { Duration, Effect, Exit, Layer, TestClock } from "effect"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { TaskId } from "../../../src/domain/TaskId.js"
 import * as AudioLedgerRedis from "../../../src/layers/audio/AudioLedgerRedis.js"
@@ -11,6 +11,7 @@ import * as AudioStoreFs from "../../../src/layers/audio/AudioStoreFs.js"
 import { RedisConnection } from "../../../src/layers/redis/Connection.js"
 import { AudioLedger } from "../../../src/services/AudioLedger.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
+import { bytesOnDisk } from "../../support/disk.js"
 import { tempAudioDir } from "../../support/http.js"
 import { ownRedis, redisRegistry, sharedPrefix, testPrefix } from "../../support/redis.js"
 import { createClient } from "@redis/client"
@@ -24,13 +25,6 @@ import { Gates, newGate, submit } from "../../support/script.js"
 /** 0.1 s of 8 kHz audio: 1,644 bytes as a WAV file. */
 const speech = { samples: new Int16Array(800), sampleRate: 8000 }
 const WAV_BYTES = 44 + 1600
-
-const bytesOnDisk = (root: string): number =>
-  readdirSync(root, { withFileTypes: true }).reduce(
-    (sum, entry) =>
-      sum + (entry.isDirectory() ? bytesOnDisk(join(root, entry.name)) : statSync(join(root, entry.name)).size),
-    0
-  )
 
 const budget = (maxBytes: number): AudioRetention.AudioRetentionConfig => ({
   retention: Duration.zero,
