@@ -16,6 +16,6 @@ export const bytesOnDisk = (root: string): number => {
   }
   return entries.reduce((sum, entry) => {
     const path = join(root, entry.name)
-    return sum + (entry.isDirectory() ? bytesOnDisk(path) : statSync(path, { throwIfNoEntry: false })?.size ?? 0)
+    return sum + (entry.isDirectory() ? bytesOnDisk(path) : (statSync(path, { throwIfNoEntry: false })?.size ?? 0))
   }, 0)
 }
