@@ -1,8 +1,40 @@
 import { describe, expect, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
+import type { CapturedLog } from "../../support/logs.js"
 import { logCapture } from "../../support/logs.js"
-import { redisRegistry, redisUrl, testPrefix } from "../../support/redis.js"
+import { redisRegistry, redisUrl, sharedPrefix, testPrefix } from "../../support/redis.js"
+import { eventually } from "../../support/registry.js"
+import { gated, Gates, newGate, submit } from "../../support/script.js"
+
+/** A client of the test's own, for breaking and repairing what the store keeps; closed with the scope. */
+const admin = (url: string) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      createClient({ url })
+        .on("error", () => {})
+        .connect()
+    ),
+    (client) => Effect.sync(() => client.destroy())
+  )
+
+/** Waits (in real time, up to `seconds`) until a captured line satisfies `holds`; answers when it was seen. */
+const lineSeen = (lines: ReadonlyArray<CapturedLog>, holds: (line: CapturedLog) => boolean, seconds = 8) =>
+  Effect.gen(function* () {
+    for (let waited = 0; waited < seconds * 1000; waited += 20) {
+      if (lines.some(holds)) return Date.now()
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage(`no such log line within ${seconds} s`)
+  })
+
+/** The lines of loop `name`: its Warnings, the tries after the first of a streak (Debug), its recoveries. */
+const loopLines = (lines: ReadonlyArray<CapturedLog>, name: string) => ({
+  warnings: lines.filter((l) => l.level === "WARN" && l.message.startsWith(name)),
+  retries: lines.filter((l) => l.message.startsWith(`${name} failed again`)),
+  recoveries: lines.filter((l) => l.message.startsWith(`${name} recovered`))
+})
 
 describe("TaskRegistryRedis loops", () => {
   it.live("reaping goes on when its script errors, backing off, with one Warning, and recovers", () => {
@@ -31,4 +63,65 @@ describe("TaskRegistryRedis loops", () => {
       yield* Effect.promise(() => client.quit())
     }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
   })
+
+  it.live(
+    "renewing goes on when its script errors, backing off, with one Warning, and recovers within the lease",
+    () => {
+      const { layer, lines } = logCapture()
+      return Effect.gen(function* () {
+        const prefix = yield* sharedPrefix
+        const client = yield* admin(redisUrl)
+        // A lease of 6 s is renewed every second, and retried at most every second while renewing fails; one worker.
+        const context = yield* Layer.build(
+          redisRegistry({ TASK_REDIS_PREFIX: prefix, TASK_LEASE: "6", TASK_CONCURRENCY: "1" })
+        )
+        const registry = yield* Effect.provide(TaskRegistry, context)
+        const gate = newGate("renewed")
+        const task = yield* submit(gated(gate)).pipe(Effect.provide(context))
+        const claimed = yield* eventually(registry.get(task.id), (t) => t._tag === "PROCESSING")
+        const deadline = () => Effect.promise(() => client.zScore(`${prefix}claims`, task.id))
+
+        // The index from claim tokens to ids (which only renewing reads while the one worker runs its task) as a
+        // string: the renew script fails with WRONGTYPE, a defect of the store. Claims and reaps are untouched.
+        yield* Effect.promise(() => client.rename(`${prefix}tok`, `${prefix}tok-kept`))
+        yield* Effect.promise(() => client.set(`${prefix}tok`, "not a hash"))
+        const firstFailure = yield* lineSeen(lines, (l) => l.level === "WARN" && l.message.startsWith("Renewing"))
+        yield* Effect.sleep("2 seconds")
+        const failing = loopLines(lines, "Renewing claims")
+        expect(failing.warnings).toHaveLength(1)
+        expect(failing.warnings[0]!.cause).toContain("WRONGTYPE")
+        // Tries after 0.1, 0.2, 0.4 s, then every second (the renewal's interval caps its back-off): some 5 in the
+        // 2 s, under 10 a second, and more than one or two.
+        const tries = 1 + failing.retries.length
+        expect(tries).toBeGreaterThan(2)
+        expect(tries).toBeLessThan(20)
+
+        // The lease as the last renewal that worked left it: none can change it while the index is broken.
+        const before = yield* deadline()
+        yield* Effect.promise(() => client.del(`${prefix}tok`))
+        yield* Effect.promise(() => client.rename(`${prefix}tok-kept`, `${prefix}tok`))
+        const recovered = yield* lineSeen(lines, (l) => l.message.startsWith("Renewing claims recovered"), 4)
+        // Repaired well within the lease (6 s from the last renewal): the claim was renewed again, never taken back.
+        expect(recovered - firstFailure).toBeLessThan(5_000)
+        const after = yield* deadline()
+        expect(after).toBeGreaterThan(before!)
+        expect(loopLines(lines, "Renewing claims")).toMatchObject({
+          warnings: { length: 1 },
+          recoveries: { length: 1 }
+        })
+        const still = yield* registry.get(task.id)
+        expect(still).toMatchObject({
+          _tag: "PROCESSING",
+          attempts: 1,
+          claim: claimed._tag === "PROCESSING" && claimed.claim
+        })
+
+        yield* Effect.flatMap(Gates, (gates) => gates.open(gate)).pipe(Effect.provide(context))
+        const done = yield* eventually(registry.get(task.id), (t) => t._tag !== "PROCESSING")
+        // Claimed, one segment, completed: a claim taken back would have run again, at a second attempt.
+        expect(done).toMatchObject({ _tag: "COMPLETED", version: 4 })
+        expect(lines.filter((l) => l.message.includes("Took back"))).toEqual([])
+      }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+    }
+  )
 })
