@@ -132,15 +132,18 @@ export const make = (url: string, channels: ReadonlyArray<string>, hear: (inboun
       Effect.withClock(live)
     )
     // A subscribe that fails (an error reply such as NOPERM) is tried again with the loops' back-off: a process that
-    // does not hear the channels would miss every cancel.
+    // does not hear the channels would miss every cancel. It fails with the client's own error, so that the loop's
+    // Warning names it (an `UnknownException` would print as "An unknown error occurred").
     const loop = yield* Loops.make("Subscribing to change notices")
     yield* loop
       .retrying(
-        Effect.tryPromise(() =>
-          subscriber.subscribe([...channels], (message: string, channel: string) =>
-            hear({ _tag: "Message", channel, message })
-          )
-        )
+        Effect.tryPromise({
+          try: () =>
+            subscriber.subscribe([...channels], (message: string, channel: string) =>
+              hear({ _tag: "Message", channel, message })
+            ),
+          catch: (error) => error
+        })
       )
       .pipe(Effect.withClock(live), Effect.forkScoped)
 
