@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import type { TaskId } from "../../../src/domain/TaskId.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import type { CapturedLog } from "../../support/logs.js"
 import { logCapture } from "../../support/logs.js"
-import { redisRegistry, redisUrl, sharedPrefix, testPrefix } from "../../support/redis.js"
+import { ownRedis, redisRegistry, redisUrl, sharedPrefix, testPrefix } from "../../support/redis.js"
 import { eventually } from "../../support/registry.js"
-import { gated, Gates, newGate, submit } from "../../support/script.js"
+import { endless, gated, Gates, newGate, submit } from "../../support/script.js"
 
 /** A client of the test's own, for breaking and repairing what the store keeps; closed with the scope. */
 const admin = (url: string) =>
@@ -121,6 +122,64 @@ describe("TaskRegistryRedis loops", () => {
         // Claimed, one segment, completed: a claim taken back would have run again, at a second attempt.
         expect(done).toMatchObject({ _tag: "COMPLETED", version: 4 })
         expect(lines.filter((l) => l.message.includes("Took back"))).toEqual([])
+      }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+    }
+  )
+
+  it.live(
+    "subscribing goes on when SUBSCRIBE is refused, backing off, with one Warning, and then hears cancels",
+    () => {
+      const { layer, lines } = logCapture()
+      return Effect.gen(function* () {
+        const redis = yield* ownRedis
+        yield* redis.start
+        const client = yield* admin(redis.url)
+        const env = { REDIS_URL: redis.url, TASK_REDIS_PREFIX: testPrefix() }
+        // Another process, subscribed before SUBSCRIBE is refused, that cancels this one's tasks.
+        const other = yield* Layer.build(redisRegistry({ ...env, TASK_CONCURRENCY: "0" }))
+        const cancel = (id: TaskId) => Effect.flatMap(TaskRegistry, (r) => r.cancel(id)).pipe(Effect.provide(other))
+
+        // Every connection may still run commands, publish included; none may subscribe.
+        yield* Effect.promise(() => client.sendCommand(["ACL", "SETUSER", "default", "-subscribe"]))
+        const here = yield* Layer.build(redisRegistry({ ...env, TASK_CONCURRENCY: "2" }))
+        const registry = yield* Effect.provide(TaskRegistry, here)
+        const gates = yield* Effect.provide(Gates, here)
+        const firstFailure = yield* lineSeen(
+          lines,
+          (l) => l.level === "WARN" && l.message.startsWith("Subscribing to change notices")
+        )
+
+        // While deaf, a cancel made elsewhere does not reach the worker running the task (its lease is a day long, so
+        // no renewal tells it either).
+        const unheard = newGate("unheard")
+        const first = yield* submit(endless(unheard)).pipe(Effect.provide(here))
+        yield* eventually(registry.get(first.id), (t) => t._tag === "PROCESSING")
+        yield* cancel(first.id)
+        const untilWindowEnds = firstFailure + 2_000 - Date.now()
+        yield* Effect.sleep(`${Math.max(1_000, untilWindowEnds)} millis`)
+        expect(yield* gates.isOpen(unheard)).toBe(false)
+
+        const failing = loopLines(lines, "Subscribing to change notices")
+        expect(failing.warnings).toHaveLength(1)
+        expect(failing.warnings[0]!.cause).toContain("NOPERM")
+        // Tries after 0.1, 0.2, 0.4, 0.8 s: some 5 in the first 2 s, under 10 a second, and more than one or two.
+        const tries = 1 + failing.retries.length
+        expect(tries).toBeGreaterThan(2)
+        expect(tries).toBeLessThan(20)
+
+        yield* Effect.promise(() => client.sendCommand(["ACL", "SETUSER", "default", "+subscribe"]))
+        yield* lineSeen(lines, (l) => l.message.startsWith("Subscribing to change notices recovered"))
+        expect(loopLines(lines, "Subscribing to change notices")).toMatchObject({
+          warnings: { length: 1 },
+          recoveries: { length: 1 }
+        })
+
+        // Subscribed: a cancel made by the other process interrupts the run here.
+        const heard = newGate("heard")
+        const second = yield* submit(endless(heard)).pipe(Effect.provide(here))
+        yield* eventually(registry.get(second.id), (t) => t._tag === "PROCESSING")
+        yield* cancel(second.id)
+        yield* eventually(gates.isOpen(heard), (open) => open)
       }).pipe(Effect.scoped, Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
     }
   )
