@@ -127,7 +127,7 @@ describe("TaskRegistryRedis loops", () => {
   )
 
   it.live(
-    "subscribing goes on when SUBSCRIBE is refused, backing off, with one Warning, and then hears cancels",
+    "subscribing goes on when SUBSCRIBE is refused, backing off, with one Warning, then stops the run cancelled meanwhile and hears cancels",
     () => {
       const { layer, lines } = logCapture()
       return Effect.gen(function* () {
@@ -173,6 +173,9 @@ describe("TaskRegistryRedis loops", () => {
           warnings: { length: 1 },
           recoveries: { length: 1 }
         })
+        // Subscribed again, it reads what it may have missed: the run cancelled while it was deaf stops now, not at a
+        // renewal a sixth of a day away.
+        yield* eventually(gates.isOpen(unheard), (open) => open)
 
         // Subscribed: a cancel made by the other process interrupts the run here.
         const heard = newGate("heard")
