@@ -132,14 +132,23 @@ export const make = (url: string, channels: ReadonlyArray<string>, hear: (inboun
       Effect.withClock(live)
     )
     // A subscribe that fails (an error reply such as NOPERM) is tried again with the loops' back-off: a process that
-    // does not hear the channels would miss every cancel.
-    const loop = yield* Loops.make("Subscribing to change notices")
+    // does not hear the channels would miss every cancel. It fails with the client's own error, so that the loop's
+    // Warning names it (an `UnknownException` would print as "An unknown error occurred"). Once it succeeds after a
+    // failure, whoever relies on the notices reads again, as after a reconnect. Its tries are at most 5 s apart: a
+    // process deaf to cancels is worse than a few refused commands.
+    const loop = yield* Loops.make("Subscribing to change notices", { cap: "5 seconds" })
+    let deaf = false
     yield* loop
       .retrying(
-        Effect.tryPromise(() =>
-          subscriber.subscribe([...channels], (message: string, channel: string) =>
-            hear({ _tag: "Message", channel, message })
-          )
+        Effect.tryPromise({
+          try: () =>
+            subscriber.subscribe([...channels], (message: string, channel: string) =>
+              hear({ _tag: "Message", channel, message })
+            ),
+          catch: (error) => error
+        }).pipe(
+          Effect.tapError(() => Effect.sync(() => (deaf = true))),
+          Effect.tap(() => Effect.sync(() => deaf && hear({ _tag: "Resync" })))
         )
       )
       .pipe(Effect.withClock(live), Effect.forkScoped)

@@ -462,10 +462,13 @@ export const make = Effect.gen(function* () {
   const hear = (inbound: Connection.Inbound) =>
     Effect.gen(function* () {
       if (inbound._tag === "Resync") {
-        // Notices published while the subscription was down are lost: watchers read their task again, readers of
-        // `events` are told that they missed changes (they resume from the log, which lost nothing).
+        // Notices published while the subscription was down are lost: claims held here are renewed at once, watchers
+        // read their task again, readers of `events` are told that they missed changes (they resume from the log,
+        // which lost nothing).
         mirror.clear()
         events.missAll()
+        // A cancel or take-back whose notice was lost stops its run now, rather than at the next renewal.
+        yield* renew.pipe(Effect.ignoreLogged)
         for (const id of yield* channels.watched) {
           yield* get(id).pipe(
             Effect.flatMap((task) => Effect.sync(() => follow(task))),
@@ -556,8 +559,6 @@ export const make = Effect.gen(function* () {
       })
     )
 
-  yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
-
   // Renews this process's claims, and stops the handlers of those that are no longer current.
   const renew = Effect.gen(function* () {
     if (held.size === 0) return
@@ -587,6 +588,8 @@ export const make = Effect.gen(function* () {
     }
     if (taken === REAP_BATCH) yield* reap
   })
+
+  yield* Queue.take(notices).pipe(Effect.flatMap(hear), Effect.forever, Effect.forkScoped)
 
   for (const [name, step] of [
     ["Renewing claims", renew],
