@@ -1,5 +1,5 @@
 import type { LogLevel } from "effect"
-import { Cause, Effect, HashMap, List, Logger } from "effect"
+import { Cause, Effect, HashMap, List, Logger, Option } from "effect"
 
 export interface CapturedLog {
   readonly level: LogLevel.LogLevel["label"]
@@ -41,3 +41,25 @@ export const captureLogs = <A, E, R>(self: Effect.Effect<A, E, R>) => {
 
 /** The "Cleaned up N finished task(s)" lines among `lines`. */
 export const cleanups = (lines: ReadonlyArray<CapturedLog>) => lines.filter((l) => l.message.startsWith("Cleaned up"))
+
+/** A "Cleaned up" line: when it was logged (by the logging fiber's `Clock`), what it says and its `evicted` count. */
+export interface CleanupLine {
+  readonly at: number
+  readonly message: string
+  readonly evicted: number
+}
+
+/**
+ * A logger layer that records only the "Cleaned up" lines, with the time each was logged at: under `TestClock`,
+ * the simulated time. Provide it around the code that builds the registry's layer, to see its fibers' lines too.
+ */
+export const cleanupCapture = () => {
+  const lines: Array<CleanupLine> = []
+  const logger = Logger.make(({ annotations, date, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    if (!text.startsWith("Cleaned up")) return
+    const evicted = Option.getOrElse(Option.map(HashMap.get(annotations, "evicted"), Number), () => Number.NaN)
+    lines.push({ at: date.getTime(), message: text, evicted })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}

@@ -28,7 +28,8 @@ import { EVICTION_LIMIT } from "./Scripts.js"
 import * as Stored from "./Stored.js"
 import * as WakeUps from "./WakeUps.js"
 import type { NotHeld } from "../registry/RegistryCommon.js"
-import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "../registry/RegistryCommon.js"
+import { fingerprintOf, idempotencyKeyOf, notHeld, pendingTask } from "../registry/RegistryCommon.js"
+import * as EvictionLog from "../registry/EvictionLog.js"
 import { firstStored } from "../../domain/IdempotencyKey.js"
 import * as Loops from "../registry/Loops.js"
 import * as Sweeper from "../registry/Sweeper.js"
@@ -97,6 +98,7 @@ export const make = Effect.gen(function* () {
   const channel = { events: `${P}events`, lost: `${P}lost` }
   const live = Clock.make()
   const domainClock = yield* Effect.clock
+  const evictions = yield* EvictionLog.make
 
   const channels = yield* WatchChannels.make
   // Readers of `events`, each with a bounded buffer: with none, and no watcher of the task, a change notice is not
@@ -191,18 +193,32 @@ export const make = Effect.gen(function* () {
   const unexpected = (name: ScriptName | "stats", reply: unknown) =>
     Effect.dieMessage(`The Redis script ${name}.lua answered ${JSON.stringify(reply)?.slice(0, 200)}`)
 
-  /** Runs a script whose answer starts with the count it evicted, and logs that count. */
-  const runEvicting = (name: ScriptName, args: ReadonlyArray<string>) =>
+  /** Runs a script whose answer starts with the count it evicted. */
+  const runCounting = (name: ScriptName, args: ReadonlyArray<string>) =>
     Effect.flatMap(run(name, args), (reply) =>
       Array.isArray(reply) && typeof reply[0] === "number"
-        ? Effect.as(logEvicted(reply[0]), reply as [number, ...Array<unknown>])
+        ? Effect.succeed(reply as [number, ...Array<unknown>])
         : unexpected(name, reply)
     )
 
-  /** Evicts what is due at `now`, a bounded batch per script run, until a run finds less than a full batch. */
-  const sweepOnce: Effect.Effect<number, RegistryUnavailable> = Effect.flatMap(runEvicting("sweep", []), ([evicted]) =>
-    evicted < EVICTION_LIMIT ? Effect.succeed(evicted) : Effect.map(sweepOnce, (more) => evicted + more)
-  )
+  /** Runs a script whose answer starts with the count it evicted in passing, and counts that in the log. */
+  const runEvicting = (name: ScriptName, args: ReadonlyArray<string>) =>
+    Effect.tap(runCounting(name, args), ([evicted]) => evictions.evicted(evicted))
+
+  /**
+   * Evicts what is due at `now`, a bounded batch per script run, until a run finds less than a full batch; says the
+   * total in one line (what the batches before a run that failed evicted is said all the same).
+   */
+  const sweepFrom = (before: number): Effect.Effect<number, RegistryUnavailable> =>
+    runCounting("sweep", []).pipe(
+      Effect.onError(() => evictions.swept(before)),
+      Effect.flatMap(([evicted]) =>
+        evicted < EVICTION_LIMIT
+          ? Effect.as(evictions.swept(before + evicted), before + evicted)
+          : sweepFrom(before + evicted)
+      )
+    )
+  const sweepOnce = sweepFrom(0)
 
   const submit = <Name extends string, A, I>(kind: TaskKind<Name, A, I>, payload: A, options?: SubmitOptions) =>
     Effect.gen(function* () {

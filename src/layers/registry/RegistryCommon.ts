@@ -10,13 +10,7 @@ import { invalidName, weightOf } from "../../domain/TaskKind.js"
 import type { TaskIds } from "../../services/TaskIds.js"
 import type { SubmitOptions } from "../../services/TaskRegistry.js"
 
-// What every store answers and logs the same way.
-
-/** Logs an eviction at Info, with its count as an annotation; nothing when nothing was evicted. */
-export const logEvicted = (count: number) =>
-  count === 0
-    ? Effect.void
-    : Effect.logInfo(`Cleaned up ${count} finished task(s)`).pipe(Effect.annotateLogs("evicted", count))
+// What every store answers the same way (and logs the same way: see EvictionLog).
 
 /** What a request for a task that is not held answers. */
 export type NotHeld = TaskExpired | TaskNoLongerHeld | TaskNotFound

@@ -16,7 +16,8 @@ import { ClaimLost, TaskQueue } from "../../services/TaskQueue.js"
 import type { ListFilter, SubmitOptions, UntoldEvent } from "../../services/TaskRegistry.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import type { NotHeld } from "./RegistryCommon.js"
-import { fingerprintOf, idempotencyKeyOf, logEvicted, notHeld, pendingTask } from "./RegistryCommon.js"
+import { fingerprintOf, idempotencyKeyOf, notHeld, pendingTask } from "./RegistryCommon.js"
+import * as EvictionLog from "./EvictionLog.js"
 import * as IdleWorkers from "./IdleWorkers.js"
 import * as Sweeper from "./Sweeper.js"
 import * as TaskIdsHmac from "../ids/TaskIdsHmac.js"
@@ -60,6 +61,7 @@ export const make = Effect.gen(function* () {
   const state = yield* Ref.make(State.empty({ tombstoneCapacity: config.tombstones }))
   const channels = yield* WatchChannels.make
   const log = EventLog.make()
+  const evictions = yield* EvictionLog.make
   // Idle workers by kind set: a task waiting wakes one of them that runs its kind, not every idle worker.
   const idle = IdleWorkers.make()
   // What to do when a claim that a worker is running is lost: stop its handler.
@@ -69,9 +71,14 @@ export const make = Effect.gen(function* () {
    * One atomic step: evicts what is due at `now`, applies `f`, then enforces the cap, which a task that `f`
    * finished may have pushed over (a record finished at `now` cannot have expired yet). The change and the
    * evictions are published in the same synchronous step as the state is changed, so that no change is stored
-   * without readers and watchers hearing of it, and they hear of a task's changes in version order.
+   * without readers and watchers hearing of it, and they hear of a task's changes in version order. What it evicted
+   * is said by `say`: counted as evicted in passing, unless a sweep says it.
    */
-  const modifyCounting = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
+  const modifyCounting = <A>(
+    now: number,
+    f: (s: State.RegistryState) => Step<A>,
+    say: (count: number) => Effect.Effect<void> = evictions.evicted
+  ) =>
     Effect.uninterruptible(
       Effect.gen(function* () {
         const [result, changed, previous, count] = yield* Ref.modify(state, (s): [Modified<A>, State.RegistryState] => {
@@ -99,7 +106,7 @@ export const make = Effect.gen(function* () {
             if (Option.isSome(stop)) yield* stop.value
           }
         }
-        yield* logEvicted(count)
+        yield* say(count)
         return [result, count] as const
       })
     )
@@ -107,10 +114,10 @@ export const make = Effect.gen(function* () {
   const modify = <A>(now: number, f: (s: State.RegistryState) => Step<A>) =>
     Effect.map(modifyCounting(now, f), ([result]) => result)
 
-  /** Evicts what is due at `now` and answers how many records went. */
-  const sweepAt = (now: number) =>
+  /** Evicts what is due at `now` and answers how many records went, said by `say`. */
+  const sweepAt = (now: number, say: (count: number) => Effect.Effect<void>) =>
     Effect.map(
-      modifyCounting(now, (s) => [undefined, s]),
+      modifyCounting(now, (s) => [undefined, s], say),
       ([, evicted]) => evicted
     )
 
@@ -121,7 +128,7 @@ export const make = Effect.gen(function* () {
   const current = (now: number) =>
     Effect.flatMap(Ref.get(state), (s) =>
       Option.exists(State.oldestFinished(s), State.isExpired(now, policy.thresholdMs))
-        ? Effect.zipRight(sweepAt(now), Ref.get(state))
+        ? Effect.zipRight(sweepAt(now, evictions.evicted), Ref.get(state))
         : Effect.succeed(s)
     )
 
@@ -200,7 +207,7 @@ export const make = Effect.gen(function* () {
 
   const watch = (id: TaskId) => channels.watch(id, get)
 
-  const sweep = Effect.flatMap(Clock.currentTimeMillis, sweepAt)
+  const sweep = Effect.flatMap(Clock.currentTimeMillis, (now) => sweepAt(now, evictions.swept))
 
   const stats = Effect.map(Ref.get(state), (s) => {
     const pending = State.pendingCount(s)

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Exit, Layer, Option, Scope } from "effect"
+import type { Duration } from "effect"
+import { Array as Arr, Effect, Either, Exit, Layer, Option, Scope } from "effect"
 import { TaskExpired, TaskNoLongerHeld } from "../../../src/domain/Errors.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
-import { captureLogs, cleanups, logCapture } from "../logs.js"
+import { captureLogs, cleanupCapture, cleanups, logCapture } from "../logs.js"
 import type { RegistryHarness } from "../registry.js"
 import { awaitStatus } from "../registry.js"
 import * as Jobs from "../script.js"
@@ -158,6 +159,88 @@ export const evictionSuite = (harness: RegistryHarness) => {
         expect((yield* registry.stats).tombstones).toBe(2)
       }).pipe(using({ ...noSweep, TASK_TOMBSTONES: "2" }))
     )
+  })
+
+  describe("eviction log", () => {
+    // Only the cap evicts: every task finished past the first ten evicts one record, in passing.
+    const capped = { TASK_CLEANUP_THRESHOLD: "3600", TASK_CLEANUP_INTERVAL: "0", TASK_MAX_RETAINED: "10" }
+
+    /**
+     * Finishes `n` tasks, `batch` at a time, each submitted and then cancelled while it waits (the only worker is kept
+     * busy), and moves the clock on by `step` after each batch: two steps per task, so that even a store whose every
+     * step is a round trip runs thousands quickly. Answers the task that keeps the worker busy.
+     */
+    const cancelTasks = (n: number, batch: number, step: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        const busy = yield* submit(Jobs.endless(newGate()))
+        yield* awaitStatus(busy.id, "PROCESSING")
+        for (let done = 0; done < n; done += batch) {
+          const tasks = yield* Effect.forEach(Arr.range(1, Math.min(batch, n - done)), () => submit(Jobs.instant()))
+          yield* Effect.forEach(tasks, (task) => registry.cancel(task.id), { discard: true })
+          yield* advance(step)
+        }
+        return busy
+      })
+
+    it.effect("says a steady trickle of cap evictions once a minute, and counts every one", () => {
+      const { layer, lines } = cleanupCapture()
+      const tasks = 5_000
+      return Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        // 5,000 tasks over 5 simulated minutes, 50 every 3 seconds.
+        yield* cancelTasks(tasks, 50, "3 seconds")
+        yield* advance("1 minute")
+        expect(yield* registry.stats).toMatchObject({ pending: 0, processing: 1, finished: 10 })
+        // The first eviction is said at once; then one line a minute at most, each with the count since the last.
+        expect(lines[0]).toEqual({ at: 0, message: "Cleaned up 1 finished task(s)", evicted: 1 })
+        for (const [before, line] of Arr.zip(lines, lines.slice(1))) {
+          expect(line.at - before.at).toBeGreaterThanOrEqual(60_000)
+          expect(line.message).toBe(`Cleaned up ${line.evicted} finished task(s) in the last minute`)
+        }
+        expect(lines.length).toBeLessThanOrEqual(7)
+        expect(lines.reduce((sum, line) => sum + line.evicted, 0)).toBe(tasks - 10)
+        // Nothing is pending: no more lines.
+        const said = lines.length
+        yield* advance("5 minutes")
+        expect(lines).toHaveLength(said)
+      }).pipe(using({ ...capped, TASK_CONCURRENCY: "1" }), Effect.provide(layer))
+    })
+
+    it.effect("says what it has counted and not said yet when the store's scope closes", () => {
+      const { layer, lines } = cleanupCapture()
+      return Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(makeLayer({ ...capped, TASK_CONCURRENCY: "1" }), scope)
+        // 14 finished tasks over a cap of 10: the first eviction is said at once, the next three are counted.
+        yield* Effect.gen(function* () {
+          const busy = yield* cancelTasks(13, 13, "0 millis")
+          yield* (yield* TaskRegistry).cancel(busy.id)
+          yield* advance("59 seconds")
+        }).pipe(Effect.provide(context))
+        expect(lines).toEqual([{ at: 0, message: "Cleaned up 1 finished task(s)", evicted: 1 }])
+        yield* Scope.close(scope, Exit.void)
+        expect(lines.slice(1)).toEqual([
+          { at: 59_000, message: "Cleaned up 3 finished task(s) in the last minute", evicted: 3 }
+        ])
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("says a sweep's count at once, in one line, however many it evicts", () => {
+      const { layer, lines } = cleanupCapture()
+      return Effect.gen(function* () {
+        const registry = yield* TaskRegistry
+        // The last cancel evicts one record, said at once: a line was said less than a minute before the sweep.
+        yield* cancelTasks(1_200, 50, "0 millis")
+        expect(lines).toEqual([{ at: 0, message: "Cleaned up 1 finished task(s)", evicted: 1 }])
+        yield* advance("2 seconds")
+        expect(yield* registry.sweep).toBe(1_199)
+        expect(lines.slice(1)).toEqual([{ at: 2_000, message: "Cleaned up 1199 finished task(s)", evicted: 1_199 }])
+      }).pipe(
+        using({ TASK_CLEANUP_THRESHOLD: "1", TASK_CLEANUP_INTERVAL: "0", TASK_MAX_RETAINED: "1199" }),
+        Effect.provide(layer)
+      )
+    })
   })
 
   describe("sweep fiber", () => {
