@@ -144,15 +144,17 @@ describe("audio retention", () => {
           yield* Effect.gen(function* () {
             // A minute at a time until the run has removed it: the retention fiber may not be waiting on the clock
             // yet when the first minute passes (it starts beside this fiber, and counts the disk first).
-            // Wait for the files themselves, which go from the real disk a moment after the count has dropped.
+            // Waits for both the files, which go from the real disk, and the count, whichever the run changes last.
             yield* eventually(
               Effect.zipRight(
                 TestClock.adjust("1 minute"),
-                Effect.sync(() => existsSync(join(root, old)))
+                Effect.zip(
+                  Effect.sync(() => existsSync(join(root, old))),
+                  Effect.map(store.usage, (usage) => usage.tasks)
+                )
               ),
-              (exists) => !exists
+              ([exists, tasks]) => !exists && tasks === 0
             )
-            expect((yield* store.usage).tasks).toBe(0)
           }).pipe(Effect.provide(AudioRetention.layer(config("1 second"))))
         }).pipe(Effect.provide(setup(root, env)))
       })
