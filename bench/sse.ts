@@ -19,7 +19,7 @@ const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Sends `message` to the server process and resolves with the value of `key` in its answer (within 60 s). */
-const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =>
+export const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to ${message}`)), 60_000)
     const listener = (answer: unknown) => {
@@ -47,7 +47,7 @@ const VERSION = /"version":(\d+)/
  * One EventSource-like client of `url`: records when each version of task `id` arrived (from the `id:` of a task's
  * stream, or the `data` of an `event: status` of /api/events); `connected` once the first frame came.
  */
-const watch = (url: string, id: string): Watcher => {
+export const watch = (url: string, id: string): Watcher => {
   const arrivals = new Map<number, number>()
   let onFirst: () => void = () => {}
   let onEnd: () => void = () => {}
@@ -78,7 +78,7 @@ const watch = (url: string, id: string): Watcher => {
 }
 
 /** Connects `count` clients, `batch` at a time, each waiting for its first frame (bounded by 120 s in all). */
-const connectAll = async (connect: () => Watcher, count: number, batch = 100) => {
+export const connectAll = async (connect: () => Watcher, count: number, batch = 100) => {
   const watchers: Array<Watcher> = []
   const deadline = Date.now() + 120_000
   for (let i = 0; i < count; i += batch) {
