@@ -17,6 +17,7 @@ import { PollIntercept, withPollingUntraced } from "./transport/Polling.js"
 import * as Prometheus from "./metrics/Prometheus.js"
 import { StreamsClosing } from "./live/Sse.js"
 import { LiveFeeds } from "./live/LiveFeeds.js"
+import { StreamIntercept } from "./live/StreamIntercept.js"
 import * as HttpMetrics from "./metrics/HttpMetrics.js"
 import { StatusBodies } from "./api/StatusBody.js"
 
@@ -27,7 +28,8 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 )
 
 /**
- * The event streams' shared feeds, one set per app, with the signal that ends them when the app closes.
+ * The event streams' shared feeds, one set for the API's handlers and for the streams served ahead of the platform
+ * (./live/StreamIntercept.ts), with the signal that ends them when the app closes.
  */
 const LiveFeedsLive = LiveFeeds.layer.pipe(Layer.provideMerge(StreamsClosing.layer))
 
@@ -92,6 +94,7 @@ const otherMethods = Methods.otherMethods(Api, EXTRA_ROUTES)
 export const HttpAppLive = HttpApiBuilder.serve((app) => countRequests(otherMethods(app))).pipe(
   withPollingUntraced,
   Layer.merge(PollIntercept),
+  Layer.merge(StreamIntercept),
   Layer.merge(EndStreamsFirst),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),

@@ -11,8 +11,9 @@ import * as SharedFeed from "./SharedFeed.js"
 import { statsEvent, StreamsClosing } from "./Sse.js"
 import * as TaskFeeds from "./TaskFeeds.js"
 
-// The shared feeds of the event streams, one set per process, as a service: whatever serves a stream opens it here,
-// so that every one joins the same subscription per watched task and the same run of GET /api/events.
+// The shared feeds of the event streams, one set per process: the platform's handlers (./Events.ts) and the
+// intercept that serves streams ahead of the platform (./StreamIntercept.ts) open their streams here, so that both
+// join the same subscription per watched task and the same run of GET /api/events.
 
 /** A stream's end on a store failure: the client reconnects (with `Last-Event-ID` on a task's stream). */
 export const endOnFailure = <A, E>(stream: Stream.Stream<A, E>) =>
