@@ -43,7 +43,10 @@ export class LiveFeeds extends Context.Tag("storyflow/http/LiveFeeds")<
       const registry = yield* TaskRegistry
       const closing = yield* StreamsClosing
       const feeds = yield* TaskFeeds.make(registry, closing)
-      const allEvents = yield* SharedFeed.make(closing)
+      const allEvents = yield* SharedFeed.make(
+        endOnFailure(changeFrames(registry.events, registry.stats, false)),
+        closing
+      )
       return {
         task: (id, after) =>
           Effect.gen(function* () {
@@ -65,8 +68,7 @@ export class LiveFeeds extends Context.Tag("storyflow/http/LiveFeeds")<
         all: Effect.gen(function* () {
           const initial = yield* registry.stats
           yield* HttpMetrics.openFor("all")
-          const frames = endOnFailure(changeFrames(registry.events, registry.stats, false))
-          return yield* allEvents.join(frames, [statsEvent(initial)])
+          return yield* allEvents.join([statsEvent(initial)])
         })
       }
     })
