@@ -1,5 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Option, Runtime, Scope } from "effect"
+import * as Http from "node:http"
+import { Socket } from "node:net"
+import { Readable } from "node:stream"
+import { TaskNotFound } from "../../../src/domain/Errors.js"
+import { TaskId } from "../../../src/domain/TaskId.js"
+import type { LiveFeeds } from "../../../src/http/live/LiveFeeds.js"
+import { answerStream } from "../../../src/http/live/StreamIntercept.js"
 import * as NodeServer from "../../../src/http/transport/NodeServer.js"
 import * as TestSynthesizer from "../../../src/layers/speech/TestSynthesizer.js"
 import { batch, get, postJson } from "../../support/http.js"
@@ -43,5 +50,58 @@ describe("the intercept for event streams", () => {
       expect(answered).toEqual([`GET /api/tasks/${id}/events`, "GET /api/events"])
       for (const s of [ahead, platform, all, resumed]) yield* Scope.close(s.scope, Exit.void)
     }).pipe(Effect.provide(countedServerLayer({}, TestSynthesizer.layer({ delay: "1 hour" }))))
+  )
+})
+
+describe("a stream served ahead of the platform", () => {
+  const id = TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e")
+  const serve = (task: (typeof LiveFeeds.Service)["task"], url = `/api/tasks/${id}/events`) => {
+    const request = new Http.IncomingMessage(new Socket())
+    request.method = "GET"
+    request.url = url
+    const response = new Http.ServerResponse(request)
+    const live = { task, all: Effect.die("not used") }
+    return { answered: answerStream(live, Runtime.defaultRuntime)(request, response), response }
+  }
+
+  it.live("is cut when its frames are destroyed before their end (a reader too far behind)", () =>
+    Effect.gen(function* () {
+      const frames = new Readable({ objectMode: true, read() {} })
+      const { answered, response } = serve(() => Effect.succeed(Option.some(frames)))
+      expect(answered).toBe(true)
+      expect(response.statusCode).toBe(200)
+      frames.destroy()
+      yield* Effect.sleep("10 millis")
+      expect(response.destroyed).toBe(true)
+    })
+  )
+
+  it.live("ends with its frames", () =>
+    Effect.gen(function* () {
+      const frames = new Readable({ objectMode: true, read() {} })
+      const { response } = serve(() => Effect.succeed(Option.some(frames)))
+      frames.push(null)
+      yield* Effect.sleep("10 millis")
+      expect(response.writableEnded).toBe(true)
+      expect(response.destroyed).toBe(false)
+    })
+  )
+
+  it.live("is left to the platform when it would not be a 200, or cannot be opened at once", () =>
+    Effect.gen(function* () {
+      expect(serve(() => Effect.succeed(Option.none())).answered).toBe(false)
+      expect(serve(() => Effect.fail(new TaskNotFound({ taskId: id }))).answered).toBe(false)
+      expect(serve(() => Effect.die("not used"), "/api/tasks/not-a-uuid/events").answered).toBe(false)
+      expect(serve(() => Effect.die("not used"), `/api/tasks/${id}/events?x=1`).answered).toBe(false)
+      let released = false
+      const waits = () =>
+        Effect.zipRight(
+          Effect.addFinalizer(() => Effect.sync(() => (released = true))),
+          Effect.never
+        )
+      expect(serve(waits).answered).toBe(false)
+      yield* Effect.sleep("10 millis")
+      expect(released).toBe(true)
+    })
   )
 })
