@@ -1,6 +1,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { ConfigProvider, Deferred, Duration, Effect, Layer, Metric, Ref, Runtime, Stream } from "effect"
 import * as Http from "node:http"
+import * as V8 from "node:v8"
 import { servicesWith } from "../src/App.js"
 import { isFinished } from "../src/domain/Task.js"
 import type { TaskId } from "../src/domain/TaskId.js"
@@ -15,10 +16,11 @@ import { TaskRegistry } from "../src/services/TaskRegistry.js"
 // clients'. The real HTTP app with the test synthesizer, whose segments take SEGMENT_MS each and wait for a gate
 // that the benchmark opens (so that every client is connected before the first change). Over IPC it answers:
 // "close" closes the gate again (for the next task); "go" opens it and answers when, in ms since the epoch;
-// "memory" answers the heap after a full GC; "streams" the open event streams (task and all); "changes" when each
+// "memory" answers the heap after a full GC; "cpu" the process's CPU time so far; "streams" the open event streams (task and all); "changes" when each
 // version of each task was published (performance.timeOrigin + now()); "done:<id>" waits for the task's end;
 // "bare:<port>" starts a bare node:http server that holds every request open after one SSE comment (what a
-// connection costs node itself, without the app).
+// connection costs node itself, without the app). With BENCH_SSE_HEAP_SNAPSHOTS set, "snapshot:<file>" writes a
+// heap snapshot there after a full GC (./sse-heap.ts) and answers its path.
 
 const port = Number(process.argv[2])
 const segmentMs = Number(process.argv[3] ?? 25)
@@ -69,6 +71,11 @@ const program = Effect.gen(function* () {
     if (message === "streams") {
       void run(Effect.all({ task: streams("task"), all: streams("all") })).then((s) => send({ streams: s }))
     }
+    if (process.env.BENCH_SSE_HEAP_SNAPSHOTS && typeof message === "string" && message.startsWith("snapshot:")) {
+      globalThis.gc?.()
+      send({ snapshot: V8.writeHeapSnapshot(message.slice("snapshot:".length)) })
+    }
+    if (message === "cpu") send({ cpu: process.cpuUsage() })
     if (message === "changes") void run(Ref.get(changes)).then((all) => send({ changes: all }))
     if (typeof message === "string" && message.startsWith("done:")) {
       const id = message.slice("done:".length) as TaskId

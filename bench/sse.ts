@@ -19,7 +19,7 @@ const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Sends `message` to the server process and resolves with the value of `key` in its answer (within 60 s). */
-const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =>
+export const ask = <A>(child: ChildProcess, message: string, key: string): Promise<A> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to ${message}`)), 60_000)
     const listener = (answer: unknown) => {
@@ -47,7 +47,7 @@ const VERSION = /"version":(\d+)/
  * One EventSource-like client of `url`: records when each version of task `id` arrived (from the `id:` of a task's
  * stream, or the `data` of an `event: status` of /api/events); `connected` once the first frame came.
  */
-const watch = (url: string, id: string): Watcher => {
+export const watch = (url: string, id: string): Watcher => {
   const arrivals = new Map<number, number>()
   let onFirst: () => void = () => {}
   let onEnd: () => void = () => {}
@@ -78,7 +78,7 @@ const watch = (url: string, id: string): Watcher => {
 }
 
 /** Connects `count` clients, `batch` at a time, each waiting for its first frame (bounded by 120 s in all). */
-const connectAll = async (connect: () => Watcher, count: number, batch = 100) => {
+export const connectAll = async (connect: () => Watcher, count: number, batch = 100) => {
   const watchers: Array<Watcher> = []
   const deadline = Date.now() + 120_000
   for (let i = 0; i < count; i += batch) {
@@ -120,6 +120,8 @@ interface Run {
   readonly kind: Kind
   /** From the gate's opening to the task's terminal change, on the server. */
   readonly runMs: number
+  /** Server CPU time (user + system) from before the gate opened to the task's terminal change. */
+  readonly cpuMs: number
   readonly delays: ReadonlyArray<number>
   readonly missing: number
   /** Server heap and RSS per client after a full GC, connected against before. */
@@ -164,8 +166,10 @@ export const liveProgress = async (mode: Mode) => {
     const watchers = kind === "none" ? [] : await connectAll(() => watch(url, id), clients)
     const held = await ask<Memory>(child, "memory", "memory")
     const done = ask<number>(child, `done:${id}`, "done")
+    const cpuBefore = await ask<NodeJS.CpuUsage>(child, "cpu", "cpu")
     const goAt = await ask<number>(child, "go", "go")
     const doneAt = await done
+    const cpuAfter = await ask<NodeJS.CpuUsage>(child, "cpu", "cpu")
     // Every client has the terminal version (bounded: 120 s after the task's end).
     const changes = (await ask<Array<[string, number, number]>>(child, "changes", "changes")).filter(
       ([task]) => task === id
@@ -193,6 +197,7 @@ export const liveProgress = async (mode: Mode) => {
     return {
       kind,
       runMs: doneAt - goAt,
+      cpuMs: (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000,
       delays,
       missing,
       heapPerClient: (held.heapUsed - idle.heapUsed) / per,
@@ -216,11 +221,14 @@ export const liveProgress = async (mode: Mode) => {
     for (const kind of ["none", "task", "none", "all", "none"] as const) runs.push(await run(kind))
     const baselines = runs.filter((r) => r.kind === "none").map((r) => r.runMs)
     const baseline = baselines.reduce((a, b) => a + b, 0) / baselines.length
+    const cpus = runs.filter((r) => r.kind === "none").map((r) => r.cpuMs)
+    const cpuBaseline = cpus.reduce((a, b) => a + b, 0) / cpus.length
     const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`
     const n = clients.toLocaleString("en")
     const column = (r: Run) => [
       `${fixed(r.runMs / 1000, 2)} s`,
       `${fixed(r.runMs / baseline)}x`,
+      `${fixed(r.cpuMs / 1000, 2)} s (${fixed(r.cpuMs / cpuBaseline)}x)`,
       r.delays.length.toLocaleString("en"),
       r.missing.toLocaleString("en"),
       `${fixed(percentile(r.delays, 50))} ms`,
@@ -235,6 +243,7 @@ export const liveProgress = async (mode: Mode) => {
     const measures = [
       "task run (gate open → terminal change)",
       `ratio to the run with no clients (${baselines.map((b) => fixed(b / 1000, 2)).join(" / ")} s)`,
+      `server CPU during the run (ratio to the runs with none: ${cpus.map((c) => fixed(c / 1000, 2)).join(" / ")} s)`,
       "deliveries measured",
       "deliveries missing",
       "delay change → client, p50",

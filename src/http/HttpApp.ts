@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import { Deferred, Effect, Layer, Option } from "effect"
 import { RedisConfig, redact } from "../services/RedisConfig.js"
 import { RegistryConfig } from "../services/RegistryConfig.js"
 import { TaskRegistry } from "../services/TaskRegistry.js"
@@ -16,13 +16,29 @@ import { ErrorBodies, RetryAfter } from "./api/Middleware.js"
 import { PollIntercept, withPollingUntraced } from "./transport/Polling.js"
 import * as Prometheus from "./metrics/Prometheus.js"
 import { StreamsClosing } from "./live/Sse.js"
+import { LiveFeeds } from "./live/LiveFeeds.js"
+import { StreamIntercept } from "./live/StreamIntercept.js"
 import * as HttpMetrics from "./metrics/HttpMetrics.js"
 import { StatusBodies } from "./api/StatusBody.js"
 
 /** The API's handlers, error bodies, and the checks made before a handler runs (./transport/Guards.ts, ./api/ContentType.ts). */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([TasksLive, EventsLive, AudioLive, SystemLive, ErrorBodies, RetryAfter, Guards.layerConfig]),
-  Layer.provide([ContentType.layer, StatusBodies.layer, StreamsClosing.layer, Prometheus.layer])
+  Layer.provide([ContentType.layer, StatusBodies.layer, Prometheus.layer])
+)
+
+/**
+ * The event streams' shared feeds, one set for the API's handlers and for the streams served ahead of the platform
+ * (./live/StreamIntercept.ts), with the signal that ends them when the app closes.
+ */
+const LiveFeedsLive = LiveFeeds.layer.pipe(Layer.provideMerge(StreamsClosing.layer))
+
+/**
+ * Ends the event streams as the app begins to close, before the layers under it are released: a stream still
+ * ending when the node server closes would keep its (then idle, kept-alive) connection, and the close waiting.
+ */
+const EndStreamsFirst = Layer.scopedDiscard(
+  Effect.flatMap(StreamsClosing, (closing) => Effect.addFinalizer(() => Deferred.succeed(closing, undefined)))
 )
 
 /**
@@ -78,10 +94,13 @@ const otherMethods = Methods.otherMethods(Api, EXTRA_ROUTES)
 export const HttpAppLive = HttpApiBuilder.serve((app) => countRequests(otherMethods(app))).pipe(
   withPollingUntraced,
   Layer.merge(PollIntercept),
+  Layer.merge(StreamIntercept),
+  Layer.merge(EndStreamsFirst),
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(Methods.layer(Api, EXTRA_ROUTES)),
   Layer.provide(Dashboard.layer()),
   Layer.provide(ApiLive),
+  Layer.provide(LiveFeedsLive),
   (served) => Layer.effectDiscard(startupLine).pipe(Layer.provideMerge(served))
 )

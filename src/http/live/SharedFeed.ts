@@ -4,9 +4,10 @@ import type { Readable } from "node:stream"
 import * as Broadcast from "./Broadcast.js"
 import { PING, PING_INTERVAL } from "./Sse.js"
 
-// One stream of frames per process, however many clients read it (GET /api/events): the first joiner's stream is
-// run once, its frames handed to every open response (./Broadcast.ts), and released with the last reader. When it
-// ends (the registry missed changes, or failed), every reader's response ends, and the next joiner runs a new one.
+// One stream of frames per process, however many clients read it (GET /api/events): run for the first joiner, its
+// frames handed to every open response (./Broadcast.ts), and released with the last reader. When it ends (the
+// registry missed changes, or failed), every reader's response ends, and the next joiner runs it anew. The stream
+// is given once, not by each joiner: a description per joiner, held by its reader's finalizer, cost ~10 KB each.
 
 /** Frames a reader may have waiting unread before its stream is ended. */
 export const READER_BUFFER = 1024
@@ -14,22 +15,19 @@ export const READER_BUFFER = 1024
 export interface SharedFeed {
   /**
    * For as long as the scope is open: `first` (this reader's own frames, such as the current counts), then every
-   * frame of the shared run of `frames` (started with this one's `frames` if none runs) and a ping every
-   * `PING_INTERVAL`, ending when that run ends or `closing` completes.
+   * frame of the shared run of `frames` (started if none runs) and a ping every `PING_INTERVAL`, ending when that
+   * run ends or `closing` completes.
    */
-  readonly join: (
-    frames: Stream.Stream<Uint8Array>,
-    first: ReadonlyArray<Uint8Array>
-  ) => Effect.Effect<Readable, never, Scope.Scope>
+  readonly join: (first: ReadonlyArray<Uint8Array>) => Effect.Effect<Readable, never, Scope.Scope>
 }
 
-export const make = (closing: Deferred.Deferred<void>): Effect.Effect<SharedFeed, never, Scope.Scope> =>
+export const make = (
+  frames: Stream.Stream<Uint8Array>,
+  closing: Deferred.Deferred<void>
+): Effect.Effect<SharedFeed, never, Scope.Scope> =>
   Effect.gen(function* () {
-    // The stream the next run is made of: every joiner's is the same description, so whichever is taken will do.
-    let next: Stream.Stream<Uint8Array> = Stream.empty
     const runs: RcMap.RcMap<"run", Broadcast.Broadcast<Uint8Array>> = yield* RcMap.make({
       lookup: (key: "run") => {
-        const frames = next
         const pings = Stream.as(Stream.fromSchedule(Schedule.spaced(PING_INTERVAL)), PING)
         return Broadcast.make(
           Stream.merge(frames, pings, { haltStrategy: "left" }).pipe(
@@ -42,10 +40,6 @@ export const make = (closing: Deferred.Deferred<void>): Effect.Effect<SharedFeed
       idleTimeToLive: 0
     })
     return {
-      join: (frames, first) =>
-        Effect.suspend(() => {
-          next = frames
-          return Effect.flatMap(RcMap.get(runs, "run"), (run) => run.join(() => first))
-        })
+      join: (first) => Effect.flatMap(RcMap.get(runs, "run"), (run) => run.join(() => first))
     }
   })

@@ -72,6 +72,9 @@ export const PING = utf8.encode(": ping\n\n")
 /** The response headers of an event stream: no cache, and no buffering by a proxy (nginx honours `x-accel-buffering`). */
 const eventHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
+/** Every header of an event stream's 200 as the platform writes it, for a stream served ahead of it. */
+export const EVENT_STREAM_HEADERS = { "content-type": "text/event-stream", ...eventHeaders }
+
 /**
  * An event stream as a 200 response whose frames, pings included, come from a node `Readable` (a subscriber of a
  * shared feed, ./Broadcast.ts): the platform pipes it to the socket as it is written, with no fiber per frame.

@@ -15,15 +15,18 @@ export type Intercept = (request: Http.IncomingMessage, response: Http.ServerRes
  * to need it skip that, and leaves every request it does not answer to the platform, untouched.
  */
 export class InterceptingServer extends Http.Server {
+  /** Status polls (./Polling.ts). */
   intercept: Intercept | undefined = undefined
+  /** Event streams (../live/StreamIntercept.ts), tried after `intercept`. */
+  streamIntercept: Intercept | undefined = undefined
 
   override emit(event: string, ...args: Array<unknown>): boolean {
-    if (event === "request" && this.intercept !== undefined) {
+    if (event === "request" && (this.intercept !== undefined || this.streamIntercept !== undefined)) {
       const [request, response] = args
       if (
         request instanceof Http.IncomingMessage &&
         response instanceof Http.ServerResponse &&
-        this.intercept(request, response)
+        (this.intercept?.(request, response) === true || this.streamIntercept?.(request, response) === true)
       ) {
         return true
       }

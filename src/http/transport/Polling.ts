@@ -51,7 +51,10 @@ const isTaskId = Schema.is(TaskId)
  * Runs `effect` to its end if it can end without waiting, as a read of the in-memory registry (a `Ref`) does; a
  * read that would wait (a store over the network) is interrupted, and answers undefined.
  */
-const readNow = <A, E>(runtime: Runtime.Runtime<never>, effect: Effect.Effect<A, E>): Exit.Exit<A, E> | undefined => {
+export const readNow = <A, E>(
+  runtime: Runtime.Runtime<never>,
+  effect: Effect.Effect<A, E>
+): Exit.Exit<A, E> | undefined => {
   const scheduler = new Scheduler.SyncScheduler()
   const fiber = Runtime.runFork(runtime)(effect, { scheduler })
   scheduler.flush()
