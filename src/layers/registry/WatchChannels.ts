@@ -101,9 +101,14 @@ export const make = Effect.sync(() => {
               fellBehind = true
               return false
             }),
-            // Each snapshot is whole, so one that arrives after a newer one says nothing new.
-            Stream.filter((t) => t.version > version),
-            Stream.tap((t) => Effect.sync(() => (version = t.version))),
+            // Each snapshot is whole, so one that arrives after a newer one (or again) says nothing new. The version
+            // is moved on in the filter itself, element by element: a filter and then a tap would compare a whole
+            // chunk against the version before it, and let a repeat or an older snapshot in the same chunk through.
+            Stream.filter((t) => {
+              if (t.version <= version) return false
+              version = t.version
+              return true
+            }),
             Stream.takeUntil(Task.isFinished)
           )
           return Stream.concat(head, later)
