@@ -167,8 +167,14 @@ describe("WatchChannels", () => {
   it.scoped("counts watchers per task and over all, and drops a task's channel with its last watcher", () =>
     Effect.gen(function* () {
       const s = yield* store(1)
+      const seenOfOther: Array<number> = []
       const watch = (task: typeof id) =>
-        Effect.fork(Stream.runDrain(s.channels.watch(task, () => Effect.map(s.get(), (t) => ({ ...t, id: task })))))
+        Effect.fork(
+          Stream.runForEach(
+            s.channels.watch(task, () => Effect.map(s.get(), (t) => ({ ...t, id: task }))),
+            (t) => Effect.sync(() => t.id === other && seenOfOther.push(t.version))
+          )
+        )
       const a1 = yield* watch(id)
       const a2 = yield* watch(id)
       const b = yield* watch(other)
@@ -185,6 +191,11 @@ describe("WatchChannels", () => {
       expect(yield* s.channels.watched).toEqual([other])
       // A change of a task nobody watches goes nowhere; `publish` tells the watchers of one that is watched.
       yield* s.channels.publish({ ...(yield* s.get()), id: other, version: 9 } as Task.Task)
+      yield* Effect.repeat(
+        Effect.sync(() => seenOfOther.length),
+        { until: (n) => n === 2, times: 1000 }
+      )
+      expect(seenOfOther).toEqual([1, 9])
       yield* Fiber.interrupt(b)
       expect(yield* s.channels.watchers).toBe(0)
       expect(s.channels.unsafeIsWatched(other)).toBe(false)
