@@ -41,6 +41,17 @@ export const requireRedis = (url = redisUrl) =>
     (client) => Effect.sync(() => client.destroy())
   ).pipe(Effect.orDie)
 
+/** A client of the test's own, for reading, breaking and repairing what a store keeps; closed with the scope. */
+export const redisClient = (url = redisUrl) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      createClient({ url })
+        .on("error", () => {})
+        .connect()
+    ),
+    (client) => Effect.sync(() => client.destroy())
+  )
+
 /** Removes every key under `prefix`. */
 export const removeKeys = (prefix: string, url = redisUrl) =>
   Effect.promise(async () => {

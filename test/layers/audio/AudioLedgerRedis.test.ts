@@ -13,8 +13,7 @@ import { AudioLedger } from "../../../src/services/AudioLedger.js"
 import { AudioStore } from "../../../src/services/AudioStore.js"
 import { bytesOnDisk } from "../../support/disk.js"
 import { tempAudioDir } from "../../support/http.js"
-import { ownRedis, redisRegistry, sharedPrefix, testPrefix } from "../../support/redis.js"
-import { createClient } from "@redis/client"
+import { ownRedis, redisClient, redisRegistry, sharedPrefix, testPrefix } from "../../support/redis.js"
 import { awaitStatus } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
 import { Gates, newGate, submit } from "../../support/script.js"
@@ -151,8 +150,7 @@ describe("the audio ledger on Redis", () => {
         const { store } = yield* Effect.provide(AudioRetention.make(budget(10 * WAV_BYTES)), a)
         const id = TaskId.make("3f0c2a9e-1b7d-4c55-9d0e-2a6b8f1c4d3e")
         yield* store.write(id, "s0", speech)
-        const admin = yield* Effect.promise(() => createClient({ url: redis.url }).connect())
-        yield* Effect.addFinalizer(() => Effect.sync(() => admin.destroy()))
+        const admin = yield* redisClient(redis.url)
         // Longer than the store's five-second command timeout.
         yield* Effect.promise(() => admin.sendCommand(["CLIENT", "PAUSE", "8000", "ALL"]))
         const refused = yield* Effect.flip(store.write(id, "s1", speech))

@@ -1,24 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { createClient } from "@redis/client"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import type { TaskId } from "../../../src/domain/TaskId.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import type { CapturedLog } from "../../support/logs.js"
 import { logCapture } from "../../support/logs.js"
-import { ownRedis, redisRegistry, redisUrl, sharedPrefix, testPrefix } from "../../support/redis.js"
+import { ownRedis, redisClient, redisRegistry, redisUrl, sharedPrefix, testPrefix } from "../../support/redis.js"
 import { eventually } from "../../support/registry.js"
 import { endless, gated, Gates, newGate, submit } from "../../support/script.js"
-
-/** A client of the test's own, for breaking and repairing what the store keeps; closed with the scope. */
-const admin = (url: string) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      createClient({ url })
-        .on("error", () => {})
-        .connect()
-    ),
-    (client) => Effect.sync(() => client.destroy())
-  )
 
 /** Waits (in real time, up to `seconds`) until a captured line satisfies `holds`; answers when it was seen. */
 const lineSeen = (lines: ReadonlyArray<CapturedLog>, holds: (line: CapturedLog) => boolean, seconds = 8) =>
@@ -42,7 +30,7 @@ describe("TaskRegistryRedis loops", () => {
     const { layer, lines } = logCapture()
     return Effect.gen(function* () {
       const prefix = yield* sharedPrefix
-      const client = yield* admin(redisUrl)
+      const client = yield* redisClient(redisUrl)
       // The claims index as a string: the reap script fails with WRONGTYPE, a defect of the store.
       yield* Effect.promise(() => client.set(`${prefix}claims`, "not a sorted set"))
       yield* Layer.build(redisRegistry({ TASK_REDIS_PREFIX: prefix, TASK_LEASE: "1.2", TASK_CONCURRENCY: "1" }))
@@ -69,7 +57,7 @@ describe("TaskRegistryRedis loops", () => {
       const { layer, lines } = logCapture()
       return Effect.gen(function* () {
         const prefix = yield* sharedPrefix
-        const client = yield* admin(redisUrl)
+        const client = yield* redisClient(redisUrl)
         // A lease of 6 s is renewed every second, and retried at most every second while renewing fails; one worker.
         const context = yield* Layer.build(
           redisRegistry({ TASK_REDIS_PREFIX: prefix, TASK_LEASE: "6", TASK_CONCURRENCY: "1" })
@@ -131,7 +119,7 @@ describe("TaskRegistryRedis loops", () => {
       return Effect.gen(function* () {
         const redis = yield* ownRedis
         yield* redis.start
-        const client = yield* admin(redis.url)
+        const client = yield* redisClient(redis.url)
         const env = { REDIS_URL: redis.url, TASK_REDIS_PREFIX: testPrefix() }
         // Another process, subscribed before SUBSCRIBE is refused, that cancels this one's tasks.
         const other = yield* Layer.build(redisRegistry({ ...env, TASK_CONCURRENCY: "0" }))

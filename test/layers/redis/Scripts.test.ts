@@ -5,7 +5,7 @@ import * as Task from "../../../src/domain/Task.js"
 import * as Scripts from "../../../src/layers/redis/Scripts.js"
 import { TaskQueue } from "../../../src/services/TaskQueue.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
-import { redisRegistry, redisUrl, sharedPrefix } from "../../support/redis.js"
+import { redisClient, redisRegistry, redisUrl, sharedPrefix } from "../../support/redis.js"
 import { Script } from "../../support/script.js"
 import * as Jobs from "../../support/script.js"
 
@@ -128,10 +128,7 @@ describe("the Redis scripts, fed bad input", () => {
       const registry = yield* Effect.provide(TaskRegistry, context)
       const queue = yield* Effect.provide(TaskQueue, context)
       const marker = `${prefix}w:${Script.name}`
-      const client = yield* Effect.acquireRelease(
-        Effect.promise(() => createClient({ url: redisUrl }).connect()),
-        (c) => Effect.sync(() => c.destroy())
-      )
+      const client = yield* redisClient()
       const markers = Effect.promise(() => client.zCard(marker))
       const take = Effect.promise(() => client.del(marker))
 

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { createClient } from "@redis/client"
 import { Effect, Exit, Layer, Schema, Scope } from "effect"
 import * as TaskKind from "../../../src/domain/TaskKind.js"
 import { CLIENT_NAME } from "../../../src/layers/redis/WakeUps.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
-import { ownRedis, redisRegistry, testPrefix } from "../../support/redis.js"
+import { ownRedis, redisClient, redisRegistry, testPrefix } from "../../support/redis.js"
 import { awaitStatus, eventually } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
 import { Script, submit } from "../../support/script.js"
@@ -24,14 +23,7 @@ const process_ = (env: Record<string, string>) =>
 /** The test's own connection to the Redis at `url`, for the scope: one command at a time. */
 const testClient = (url: string) =>
   Effect.map(
-    Effect.acquireRelease(
-      Effect.promise(() =>
-        createClient({ url })
-          .on("error", () => {})
-          .connect()
-      ),
-      (client) => Effect.sync(() => client.destroy())
-    ),
+    redisClient(url),
     (client) => (args: ReadonlyArray<string>) => Effect.promise(() => client.sendCommand([...args]))
   )
 type Send = Effect.Effect.Success<ReturnType<typeof testClient>>
@@ -166,14 +158,7 @@ describe("TaskRegistryRedis: wake-ups", () => {
         const prefix = testPrefix()
         // A process frozen in the middle of its wait (paused, starved): first in line for the marker, it takes it
         // and never wakes anyone.
-        const frozen = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            createClient({ url: redis.url })
-              .on("error", () => {})
-              .connect()
-          ),
-          (client) => Effect.sync(() => client.destroy())
-        )
+        const frozen = yield* redisClient(redis.url)
         const taken = frozen.bzPopMin(`${prefix}w:${Script.name}`, 0).catch(() => null)
         const send = yield* testClient(redis.url)
         yield* eventually(clients(send), (list) => list.some((c) => c["cmd"] === "bzpopmin"))

@@ -32,6 +32,19 @@ import { awaitStatus } from "../../support/registry.js"
 const Kind = TaskKind.make({ name: "k", payload: Schema.Struct({}), total: () => 1 })
 const segment = new CompletedSegment({ segmentId: "s1", audioUrl: "/a", durationSeconds: 0 })
 
+/** Workers of `Kind`, with a handler that does nothing, on `queue`, configured by `config`. */
+const noOpWorkersOn = (queue: typeof TaskQueue.Service, config: Parameters<typeof RegistryConfig.layer>[0] = {}) =>
+  TaskWorkers.layer(Kind).pipe(
+    Layer.provide(
+      TaskHandler.layer(
+        Kind,
+        Effect.succeed(() => Effect.void)
+      )
+    ),
+    Layer.provide(Layer.succeed(TaskQueue, queue)),
+    Layer.provide(RegistryConfig.layer(config))
+  )
+
 describe("TaskWorkers", () => {
   it.live("stop when told to even while the store cannot be reached", () =>
     Effect.gen(function* () {
@@ -44,19 +57,7 @@ describe("TaskWorkers", () => {
         subscribeWork: () => Effect.succeed(Effect.never)
       })
       const scope = yield* Scope.make()
-      yield* Layer.buildWithScope(
-        TaskWorkers.layer(Kind).pipe(
-          Layer.provide(
-            TaskHandler.layer(
-              Kind,
-              Effect.succeed(() => Effect.void)
-            )
-          ),
-          Layer.provide(Layer.succeed(TaskQueue, unreachable)),
-          Layer.provide(RegistryConfig.layer({}))
-        ),
-        scope
-      )
+      yield* Layer.buildWithScope(noOpWorkersOn(unreachable), scope)
       // Let the workers fail a claim and start retrying.
       yield* Effect.sleep("200 millis")
       const closed = yield* Scope.close(scope, Exit.void).pipe(Effect.timeoutOption("3 seconds"))
@@ -115,18 +116,7 @@ describe("TaskWorkers", () => {
             return broken ? Effect.dieMessage("NOPERM this user has no permissions") : queue.claim(kinds, token)
           })
       })
-      yield* Layer.build(
-        TaskWorkers.layer(Kind).pipe(
-          Layer.provide(
-            TaskHandler.layer(
-              Kind,
-              Effect.succeed(() => Effect.void)
-            )
-          ),
-          Layer.provide(Layer.succeed(TaskQueue, dying)),
-          Layer.provide(RegistryConfig.layer({ concurrency: 4 }))
-        )
-      )
+      yield* Layer.build(noOpWorkersOn(dying, { concurrency: 4 }))
       const registry = yield* Effect.provide(TaskRegistry, store)
       const task = yield* registry.submit(Kind, {})
       // Each worker has tried once, and waits.
@@ -187,18 +177,7 @@ describe("TaskWorkers", () => {
         onLost: () => Effect.succeed(Effect.void),
         subscribeWork: () => Effect.succeed(Effect.never)
       })
-      yield* Layer.build(
-        TaskWorkers.layer(Kind).pipe(
-          Layer.provide(
-            TaskHandler.layer(
-              Kind,
-              Effect.succeed(() => Effect.void)
-            )
-          ),
-          Layer.provide(Layer.succeed(TaskQueue, queue)),
-          Layer.provide(RegistryConfig.layer({ concurrency: 1 }))
-        )
-      )
+      yield* Layer.build(noOpWorkersOn(queue, { concurrency: 1 }))
       expect(yield* Queue.take(finished)).toEqual([
         "other",
         { _tag: "Failed", message: "Task died unexpectedly: No handler for tasks of kind other" }
