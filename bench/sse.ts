@@ -41,11 +41,28 @@ interface Watcher {
   readonly leave: () => void
 }
 
-const VERSION = /"version":(\d+)/
+const VERSION = Buffer.from('"version":')
+const FRAME_END = Buffer.from("\n\n")
+
+/** The version in the `data` of the frame `bytes[start, end)` if it is task `id`'s status, else undefined. */
+const versionIn = (bytes: Buffer, start: number, end: number, id: Buffer): number | undefined => {
+  // Both streams' frames carry a TaskStatus, whose `task_id` comes first and whose `version` comes last: read those
+  // two places, not the whole frame (up to 20 KB at the end of a 200-segment task).
+  const task = bytes.indexOf(id, start)
+  if (task === -1 || task >= end) return undefined
+  const at = bytes.lastIndexOf(VERSION, end)
+  if (at < start) return undefined
+  let version = 0
+  for (let i = at + VERSION.length; i < end && bytes[i]! >= 48 && bytes[i]! <= 57; i++)
+    version = version * 10 + bytes[i]! - 48
+  return version
+}
 
 /**
- * One EventSource-like client of `url`: records when each version of task `id` arrived (from the `id:` of a task's
- * stream, or the `data` of an `event: status` of /api/events); `connected` once the first frame came.
+ * One EventSource-like client of `url`: records when each version of task `id` arrived (from the `data` of an
+ * `event: status`, on either stream); `connected` once the first frame came. It reads bytes as they come, without
+ * decoding them to text: its cost is what a client of the benchmark adds to every delivery's delay, since all of
+ * them share one process on the same 2 cores as the server.
  */
 export const watch = (url: string, id: string): Watcher => {
   const arrivals = new Map<number, number>()
@@ -53,23 +70,22 @@ export const watch = (url: string, id: string): Watcher => {
   let onEnd: () => void = () => {}
   const connected = new Promise<void>((r) => (onFirst = r))
   const ended = new Promise<void>((r) => (onEnd = r))
+  const idBytes = Buffer.from(`"task_id":"${id}"`)
   const request = Http.get(url, { agent: false }, (response) => {
-    response.setEncoding("utf8")
-    let buffered = ""
-    response.on("data", (chunk: string) => {
+    let buffered: Buffer = Buffer.alloc(0)
+    response.on("data", (chunk: Buffer) => {
       const at = now()
-      buffered += chunk
-      let end = buffered.indexOf("\n\n")
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      let start = 0
+      let end = buffered.indexOf(FRAME_END, start)
       while (end !== -1) {
-        const frame = buffered.slice(0, end)
-        buffered = buffered.slice(end + 2)
         onFirst()
-        if (frame.includes(id)) {
-          const version = VERSION.exec(frame)
-          if (version !== null) arrivals.set(Number(version[1]), at)
-        }
-        end = buffered.indexOf("\n\n")
+        const version = versionIn(buffered, start, end, idBytes)
+        if (version !== undefined) arrivals.set(version, at)
+        start = end + FRAME_END.length
+        end = buffered.indexOf(FRAME_END, start)
       }
+      buffered = buffered.subarray(start)
     })
     response.on("close", onEnd)
   })
@@ -138,7 +154,16 @@ export const liveProgress = async (mode: Mode) => {
   const barePort = await freePort()
   const child = spawn(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", "bench/sse-server.ts", String(port), String(segmentMs)],
+    [
+      "--expose-gc",
+      // BENCH_SSE_PROFILE=<dir>: a CPU profile of the server, written there when it exits.
+      ...(process.env.BENCH_SSE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SSE_PROFILE}`] : []),
+      "--import",
+      "tsx",
+      "bench/sse-server.ts",
+      String(port),
+      String(segmentMs)
+    ],
     {
       cwd: root,
       env: { ...process.env, AUDIO_DIR: mkdtempSync(join(tmpdir(), "storyflow-bench-sse-")) },

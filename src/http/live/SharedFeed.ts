@@ -1,6 +1,5 @@
 import type { Scope } from "effect"
 import { Deferred, Effect, RcMap, Schedule, Stream } from "effect"
-import type { Readable } from "node:stream"
 import * as Broadcast from "./Broadcast.js"
 import { PING, PING_INTERVAL } from "./Sse.js"
 
@@ -14,11 +13,11 @@ export const READER_BUFFER = 1024
 
 export interface SharedFeed {
   /**
-   * For as long as the scope is open: `first` (this reader's own frames, such as the current counts), then every
-   * frame of the shared run of `frames` (started if none runs) and a ping every `PING_INTERVAL`, ending when that
-   * run ends or `closing` completes.
+   * Gives `sink`, for as long as the scope is open: `first` (this reader's own frames, such as the current counts),
+   * then every frame of the shared run of `frames` (started if none runs) and a ping every `PING_INTERVAL`, ending
+   * when that run ends or `closing` completes.
    */
-  readonly join: (first: ReadonlyArray<Uint8Array>) => Effect.Effect<Readable, never, Scope.Scope>
+  readonly join: (first: ReadonlyArray<Uint8Array>, sink: Broadcast.Sink) => Effect.Effect<void, never, Scope.Scope>
 }
 
 export const make = (
@@ -40,6 +39,6 @@ export const make = (
       idleTimeToLive: 0
     })
     return {
-      join: (first) => Effect.flatMap(RcMap.get(runs, "run"), (run) => run.join(() => first))
+      join: (first, sink) => Effect.flatMap(RcMap.get(runs, "run"), (run) => run.attach(sink, () => first))
     }
   })

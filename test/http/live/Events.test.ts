@@ -23,6 +23,10 @@ import { eventually, withEnv, within } from "../../support/registry.js"
 import type { Frame } from "../../support/sse.js"
 import { countedServerLayer, InjectEvent, openEvents, OpenSubscriptions } from "../../support/sse.js"
 import { HttpClientRequest, HttpServer } from "@effect/platform"
+import * as Net from "node:net"
+import { eventFrame } from "../../../src/http/live/AllEvents.js"
+import { READER_BUFFER } from "../../../src/http/live/SharedFeed.js"
+import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -382,6 +386,63 @@ describe("GET /api/events", () => {
       const second: string = (yield* postJson("/api/tasks", batch(1))).body.task_id
       expect(dataOf(yield* lost.next)).toMatchObject({ task_id: second, status: "PENDING" })
     }).pipe(Effect.provide(slow()))
+  )
+
+  it.live("cuts a client that stopped reading once it is a reader's buffer behind; the others get every event", () =>
+    Effect.gen(function* () {
+      const { layer: logs, lines } = logCapture()
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(Layer.merge(countedServerLayer(), logs), scope)
+      const address = Context.get(context, HttpServer.HttpServer).address
+      const port = address._tag === "TcpAddress" ? address.port : 0
+      const inject = Context.get(context, InjectEvent)
+      const registry = Context.get(context, TaskRegistry)
+      const allGauge = Metric.tagged(eventStreamsOpen, "stream", "all")
+      // A finished task of 100 segments: each change of it is a frame of some 16 KB.
+      const ids = Array.from({ length: 100 }, (_, i) => `segment-${String(i).padStart(56, "0")}`)
+      const submitted = yield* Effect.provide(
+        postJson("/api/tasks", { segments: ids.map((segment_id) => ({ segment_id, text: "Hi." })) }),
+        context
+      )
+      const task = yield* eventually(Effect.orDie(registry.get(submitted.body.task_id)), (t) => t._tag === "COMPLETED")
+      // Two raw clients: one reads everything, the other stops reading after the response's head.
+      const client = (read: boolean) =>
+        Effect.async<{ readonly received: () => number; readonly closed: () => boolean }>((resume) => {
+          const socket = Net.connect(port, "127.0.0.1")
+          let received = 0
+          let closed = false
+          socket.on("data", (chunk: Buffer) => {
+            if (received === 0) resume(Effect.succeed({ received: () => received, closed: () => closed }))
+            received += chunk.length
+            if (!read) socket.pause()
+          })
+          socket.on("close", () => (closed = true))
+          socket.on("error", () => {})
+          socket.write("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+          return Effect.sync(() => socket.destroy())
+        })
+      const stalled = yield* client(false)
+      const reader = yield* client(true)
+      expect((yield* eventually(Metric.value(allGauge), (g) => g.count === 2)).count).toBe(2)
+      // More than the socket's buffers hold (a few MB) and a reader's buffer beyond, in bursts of 16 with a moment
+      // between, in which a reader that reads takes them all (a burst is written in one go, before any can drain).
+      const events = READER_BUFFER + 1000
+      for (let n = 1; n <= events; n++) {
+        yield* inject({ _tag: "Changed", id: `e1-${n}`, task, here: true })
+        if (n % 16 === 0) yield* Effect.sleep("5 millis")
+      }
+      // The stalled client is cut (its stream closed on the server); the reader goes on, and gets every frame.
+      expect((yield* eventually(Metric.value(allGauge), (g) => g.count === 1)).count).toBe(1)
+      const frame = eventFrame({ _tag: "Changed", id: `e1-${events}`, task, here: true }).length
+      yield* eventually(
+        Effect.sync(() => reader.received()),
+        (n) => n >= events * frame
+      )
+      expect(reader.closed()).toBe(false)
+      expect(stalled.received()).toBeLessThan(events * frame)
+      yield* Scope.close(scope, Exit.void)
+      expect(lines.filter((l) => l.level !== "INFO" && l.level !== "DEBUG")).toEqual([])
+    })
   )
 
   it.scoped("sends nothing but pings while nothing changes, and frees its subscription when the client goes", () =>
