@@ -57,6 +57,15 @@ describe("task transitions", () => {
     expect(refusal(Task.release()(pending))).toBe("cannot release a PENDING task")
   })
 
+  it("counts a task with no segments as 0% until it finishes, then 100%", () => {
+    const empty = Task.pending({ id, kind: "test", payload: null, total: 0, createdAt: 0 })
+    const running = right(Task.start(1, "claim-1")(empty))
+    expect(Task.progress(empty)).toEqual({ current: 0, total: 0, percentage: 0 })
+    expect(Task.progress(running)).toEqual({ current: 0, total: 0, percentage: 0 })
+    expect(Task.progress(right(Task.complete(2)(running)))).toEqual({ current: 0, total: 0, percentage: 100 })
+    expect(Task.progress(right(Task.cancel(2, "x")(empty)))).toEqual({ current: 0, total: 0, percentage: 100 })
+  })
+
   it("cancels a task that never started with nothing recorded and no start time", () => {
     expect(right(Task.cancel(5, "by request")(pending))).toEqual(
       new Task.Cancelled({
