@@ -28,6 +28,7 @@ describe("the narration kind", () => {
     expect(Either.isLeft(decode({ segments: [], voice: 1 }))).toBe(true)
     expect(Either.isLeft(decode({ segments: [], speed: "fast" }))).toBe(true)
     expect(Either.isLeft(decode({ segments: [], voice: undefined }))).toBe(true)
+    expect(Either.isLeft(decode({ segments: [], speed: undefined }))).toBe(true)
   })
 
   it("makes one unit of progress per segment, and weighs its text in characters (code points)", () => {
