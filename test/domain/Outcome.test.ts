@@ -27,6 +27,25 @@ describe("settle: how a handler's run ended becomes its task's final state", () 
     expect(ended(both)._tag).toBe("FAILED")
   })
 
+  it("words a failure that is not an Error: its message when it has a string one, else the value itself", () => {
+    expect(ended(Exit.fail({ message: "quota exceeded", code: 429 }))).toMatchObject({
+      error: "Task failed: quota exceeded"
+    })
+    expect(ended(Exit.fail({ code: 429 }))).toMatchObject({ error: 'Task failed: {\n  "code": 429\n}' })
+    expect(ended(Exit.fail({ message: 429 }))).toMatchObject({
+      error: 'Task failed: {\n  "message": 429\n}'
+    })
+    expect(ended(Exit.fail(null))).toMatchObject({ error: "Task failed: null" })
+    expect(ended(Exit.die(42))).toMatchObject({ error: "Task died unexpectedly: 42" })
+  })
+
+  it("cancels an interrupted task, saying it was interrupted", () => {
+    expect(ended(Exit.interrupt(FiberId.none))).toMatchObject({
+      _tag: "CANCELLED",
+      reason: "Interrupted before it finished"
+    })
+  })
+
   it("cancels a task whose worker shut down, saying so", () => {
     expect(Either.getOrThrow(settle({ _tag: "Shutdown" }, 9)(running))).toMatchObject({
       _tag: "CANCELLED",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc, Option } from "effect"
 import * as Task from "../../src/domain/Task.js"
 import { TaskId } from "../../src/domain/TaskId.js"
 
@@ -41,6 +41,46 @@ describe("task transitions", () => {
       right(Task.start(0, "claim-1")(pending))
     )
     expect(Either.isLeft(Task.segmentDone(segment)(full))).toBe(true)
+  })
+
+  it("says which move it refused, and from which state", () => {
+    const refusal = (e: Either.Either<unknown, Task.InvalidTransition>) =>
+      Either.flip(e).pipe(Either.getOrThrow).message
+    const running = right(Task.start(0, "claim-1")(pending))
+    const done = right(Task.complete(1)(running))
+    expect(refusal(Task.start(1, "claim-2")(done))).toBe("cannot start a COMPLETED task")
+    expect(refusal(Task.segmentDone(segment)(pending))).toBe("cannot record a segment of a PENDING task")
+    expect(refusal(Task.segmentFailed(segmentError)(done))).toBe("cannot record a segment error of a COMPLETED task")
+    expect(refusal(Task.complete(1)(pending))).toBe("cannot complete a PENDING task")
+    expect(refusal(Task.fail(1, "x")(pending))).toBe("cannot fail a PENDING task")
+    expect(refusal(Task.cancel(1, "x")(right(Task.fail(1, "x")(running))))).toBe("cannot cancel a FAILED task")
+    expect(refusal(Task.release()(pending))).toBe("cannot release a PENDING task")
+  })
+
+  it("counts a task with no segments as 0% until it finishes, then 100%", () => {
+    const empty = Task.pending({ id, kind: "test", payload: null, total: 0, createdAt: 0 })
+    const running = right(Task.start(1, "claim-1")(empty))
+    expect(Task.progress(empty)).toEqual({ current: 0, total: 0, percentage: 0 })
+    expect(Task.progress(running)).toEqual({ current: 0, total: 0, percentage: 0 })
+    expect(Task.progress(right(Task.complete(2)(running)))).toEqual({ current: 0, total: 0, percentage: 100 })
+    expect(Task.progress(right(Task.cancel(2, "x")(empty)))).toEqual({ current: 0, total: 0, percentage: 100 })
+  })
+
+  it("cancels a task that never started with nothing recorded and no start time", () => {
+    expect(right(Task.cancel(5, "by request")(pending))).toEqual(
+      new Task.Cancelled({
+        id,
+        kind: "test",
+        total: 2,
+        createdAt: 10,
+        version: 2,
+        completedSegments: [],
+        errors: [],
+        startedAt: Option.none(),
+        completedAt: 5,
+        reason: "by request"
+      })
+    )
   })
 
   const actions = fc.array(fc.constantFrom("start", "done", "fail-segment", "complete", "fail", "cancel"), {

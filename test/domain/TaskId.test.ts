@@ -42,5 +42,8 @@ describe("TaskId layout", () => {
     expect(() => pack({ createdAt: 0, random: -1, tag: 0 })).toThrow(RangeError)
     expect(() => pack({ createdAt: 0, random: 0, tag: 2 ** TAG_BITS })).toThrow(RangeError)
     expect(() => pack({ createdAt: 0.5, random: 0, tag: 0 })).toThrow(RangeError)
+    expect(() => pack({ createdAt: 0, random: 2 ** RANDOM_BITS, tag: 0 })).toThrow(
+      new RangeError(`Task id fields out of range: {"createdAt":0,"random":${2 ** RANDOM_BITS},"tag":0}`)
+    )
   })
 })
