@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Context,
   Deferred,
   Effect,
@@ -364,6 +365,25 @@ describe("TaskWorkers", () => {
       )
       yield* TestClock.adjust("1 minute")
       expect(calls).toBe(0)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("refuse to start for a kind whose name is not a kind's name, saying why", () =>
+    Effect.gen(function* () {
+      // A kind declared without `TaskKind.make`, which would have thrown; its handler is there.
+      const name = "no spaces"
+      const exit = yield* Effect.exit(
+        Layer.build(
+          TaskWorkers.layer({ name }).pipe(
+            Layer.provide(Layer.succeed(TaskHandler.tag(name), { kind: name, run: () => Effect.void })),
+            Layer.provide(Layer.succeed(TaskQueue, (yield* scriptedQueue([])).queue)),
+            Layer.provide(RegistryConfig.layer({}))
+          )
+        )
+      )
+      const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+      expect(defect).toMatchObject({ message: TaskKind.invalidName(name) })
+      expect(TaskKind.invalidName(name)).toMatch(/^Invalid task kind name "no spaces"/)
     }).pipe(Effect.scoped)
   )
 })
