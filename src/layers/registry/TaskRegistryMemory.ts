@@ -82,20 +82,19 @@ export const make = Effect.gen(function* () {
     Effect.uninterruptible(
       Effect.gen(function* () {
         const [result, changed, previous, count] = yield* Ref.modify(state, (s): [Modified<A>, State.RegistryState] => {
+          // Every step ends within the cap, so only what `f` does can push the state over it.
           const aged = State.evictExpired(now, policy.thresholdMs)(s)
-          const capped = State.enforceCap(now, policy.maxRetained)(aged.state)
-          const [result, next, changed] = f(capped.state)
-          const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(capped.state))
+          const [result, next, changed] = f(aged.state)
+          const previous = changed && Option.getOrUndefined(State.lookup(changed.id)(aged.state))
           const after = State.enforceCap(now, policy.maxRetained)(next)
           // In the order they happened: what was due before the step, the change, what it pushed over the cap.
           for (const task of aged.evicted) log.unsafePublish(evicted(now, "age")(task))
-          for (const task of capped.evicted) log.unsafePublish(evicted(now, "cap")(task))
           if (changed !== undefined) {
             log.unsafePublish({ _tag: "Changed", task: changed, here: true })
             channels.unsafePublish(changed)
           }
           for (const task of after.evicted) log.unsafePublish(evicted(now, "cap")(task))
-          const count = aged.evicted.length + capped.evicted.length + after.evicted.length
+          const count = aged.evicted.length + after.evicted.length
           return [[result, changed, previous, count], after.state]
         })
         if (changed !== undefined) {

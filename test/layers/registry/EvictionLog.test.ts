@@ -77,6 +77,40 @@ describe("EvictionLog", () => {
         "Cleaned up 1 finished task(s)",
         "Cleaned up 3 finished task(s) in the last minute"
       ])
+      expect(said.filter((line) => line.includes("failed"))).toEqual([
+        expect.stringMatching(/^The eviction log failed; trying again in 100ms/)
+      ])
     }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+  it.scoped(
+    "says an eviction at once a minute to the millisecond after the last line, and not a millisecond sooner",
+    () => {
+      const { layer, lines } = cleanupCapture()
+      return Effect.gen(function* () {
+        const log = yield* EvictionLog.make
+        yield* log.evicted(1)
+        yield* TestClock.adjust("59999 millis")
+        yield* log.evicted(2)
+        yield* TestClock.adjust("1 millis")
+        yield* TestClock.adjust("1 minute")
+        yield* log.evicted(3)
+        expect(lines).toEqual([
+          { at: 0, message: "Cleaned up 1 finished task(s)", evicted: 1 },
+          { at: 60_000, message: "Cleaned up 2 finished task(s) in the last minute", evicted: 2 },
+          { at: 120_000, message: "Cleaned up 3 finished task(s)", evicted: 3 }
+        ])
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.scoped("counts a step that evicted nothing as no line", () => {
+    const { layer, lines } = cleanupCapture()
+    return Effect.gen(function* () {
+      const log = yield* EvictionLog.make
+      yield* log.evicted(0)
+      yield* log.evicted(1)
+      expect(lines).toEqual([{ at: 0, message: "Cleaned up 1 finished task(s)", evicted: 1 }])
+    }).pipe(Effect.provide(layer))
   })
 })
