@@ -18,6 +18,11 @@ registrySuite("TaskRegistryMemory", memoryHarness)
 describe("TaskRegistryMemory, in-memory specifics", () => {
   const using = (env: Record<string, string>) => Effect.provide(memoryHarness.layer(env))
 
+  // What lets HTTP answer polls and open event streams ahead of the platform (src/http/transport/Polling.ts).
+  it.effect("says that it reads in process, with no round trip", () =>
+    Effect.map(TaskRegistry, (registry) => expect(registry.readsInProcess).toBe(true)).pipe(using({}))
+  )
+
   describe("bounded memory", () => {
     // Ten seconds of submissions, which would run again for each mutant of the store: `npm run mutate` leaves it out
     // (the eviction suite covers the same rules on a few tasks).
