@@ -108,7 +108,7 @@ describe("EventLog", () => {
       const resumed = (held: ReadonlyArray<RegistryEvent> | undefined, from: number) =>
         Effect.map(Stream.runCollect(EventLog.resume(live, held, numeric, String(from))), ids)
       expect(yield* resumed([event(2), event(3)], 1)).toEqual(["2", "3", "4", "Missed"])
-      expect(yield* resumed([event(1), event(2)], 0)).toEqual(["1", "2", "3", "4", "Missed"])
+      expect(yield* resumed([event(1), event(2), event(3)], 0)).toEqual(["1", "2", "3", "4", "Missed"])
       // Nothing held after the id: the live events after it.
       expect(yield* resumed([], 3)).toEqual(["4", "Missed"])
       // A history that ends with Missed: the live events after the id resumed from.

@@ -52,4 +52,14 @@ describe("Subscribers", () => {
       expect(yield* c.got).toEqual([4, "missed"])
     })
   )
+  it.effect("a reader with `capacity` items unread when another comes gets them, then `missed`, and is dropped", () =>
+    Effect.gen(function* () {
+      const subscribers = Subscribers.make<number>(2)
+      const slow = yield* reader(subscribers)
+      // 1 goes to the reader, which waits for it; 2 and 3 fill its buffer of two; 4 finds it full.
+      for (const item of [1, 2, 3, 4, 5]) subscribers.publish(item)
+      expect(subscribers.size()).toBe(0)
+      expect(yield* slow.got).toEqual([1, 2, 3, "missed"])
+    })
+  )
 })
