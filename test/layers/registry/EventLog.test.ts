@@ -102,6 +102,25 @@ describe("EventLog", () => {
     })
   )
 
+  it.effect("a reader resuming while events are published gets each of them once, in order", () =>
+    Effect.gen(function* () {
+      // The runtime lets other fibers run every so many steps: at some of these rates the writer publishes between
+      // the reader's subscribing and its reading of the history, so that the live events repeat the history's last.
+      for (let steps = 12; steps <= 40; steps++) {
+        const { all, log } = yield* published(1)
+        const reader = yield* Effect.fork(
+          log.eventsAfter(all[0]!).pipe(Stream.take(20), Stream.runCollect, Effect.withMaxOpsBeforeYield(steps))
+        )
+        for (let i = 0; i < 30; i++) {
+          log.unsafePublish(eviction())
+          yield* Effect.yieldNow()
+        }
+        const got = ids(yield* Fiber.join(reader))
+        expect([steps, got]).toEqual([steps, got.map((_, i) => all[0]!.replace(/-1$/, `-${i + 2}`))])
+      }
+    })
+  )
+
   it.effect("`resume` gives the history, then the live events after its last, and Missed wherever it comes", () =>
     Effect.gen(function* () {
       const live = Stream.make(event(2), event(3), event(4), { _tag: "Missed" } as const)
