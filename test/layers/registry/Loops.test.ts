@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Logger, LogLevel, TestClock } from "effect"
+import { Effect, Exit, Fiber, Logger, LogLevel, TestClock } from "effect"
 import * as Loops from "../../../src/layers/registry/Loops.js"
 import { logCapture } from "../../support/logs.js"
 
@@ -108,4 +108,48 @@ describe("Loops", () => {
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(logCapture().layer))
   )
+  it.effect("says how long a streak has gone on from its first failure, and sums it up every `summaryEvery`", () => {
+    const { layer, lines } = logCapture()
+    return Effect.gen(function* () {
+      // The streak starts an hour in, so that its length is not the time since the clock's start.
+      yield* TestClock.adjust("1 hour")
+      const loop = yield* Loops.make("The feed", { initial: "30 seconds", cap: "30 seconds", summaryEvery: "1 minute" })
+      let broken = true
+      const fiber = yield* Effect.fork(
+        loop.retrying(Effect.suspend(() => (broken ? Effect.fail("down") : Effect.void)))
+      )
+      yield* Effect.yieldNow()
+      // Failures at 0, 30 s, 60 s: the summary comes exactly a minute after the first line.
+      yield* TestClock.adjust("60 seconds")
+      broken = false
+      yield* TestClock.adjust("30 seconds")
+      expect(lines.map((l) => [l.level, l.message, l.annotations])).toEqual([
+        [
+          "WARN",
+          "The feed failed; trying again in 30s, then less often (at most every 30s) until it works",
+          { loop: "The feed" }
+        ],
+        ["DEBUG", "The feed failed again (2 in a row); trying again in 30s", { loop: "The feed" }],
+        [
+          "WARN",
+          "The feed is still failing: 3 failures in a row over 1m; trying again every 30s",
+          { loop: "The feed" }
+        ],
+        ["INFO", "The feed recovered after 3 failure(s) over 1m 30s", { loop: "The feed", failures: 3 }]
+      ])
+      expect(lines[2]!.cause).toContain("down")
+      expect(fiber.unsafePoll()).toEqual(Exit.void)
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+  })
+
+  it.effect("a step that is interrupted stops the loop: it is not a failure, and nothing is logged", () => {
+    const { layer, lines } = logCapture()
+    return Effect.gen(function* () {
+      const loop = yield* Loops.make("Interrupted")
+      let tries = 0
+      const exit = yield* Effect.exit(loop.retrying(Effect.suspend(() => (tries++, Effect.interrupt))))
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect([tries, loop.failures(), lines]).toEqual([1, 0, []])
+    }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Debug))
+  })
 })
