@@ -306,7 +306,7 @@ export const evict =
   (state: RegistryState): Eviction => {
     const byAge = evictExpired(now, policy.thresholdMs)(state)
     const byCap = enforceCap(now, policy.maxRetained)(byAge.state)
-    return byCap.evicted.length === 0 ? byAge : { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
+    return { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
   }
 
 /** The task running under `token`, while that claim is live. */
