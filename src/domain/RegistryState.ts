@@ -223,11 +223,10 @@ const buryAll = (
   evicted: ReadonlyArray<FinishedTask>,
   now: number
 ): readonly [RegistryState["tombstones"], ReadonlyArray<TaskId>] => {
-  if (tombstones.capacity === 0 || evicted.length === 0) return [tombstones, []]
   let { byId, nextSeq, order } = tombstones
   const dropped: Array<TaskId> = []
   // Only the newest `capacity` of this batch can survive; skip the rest instead of inserting and dropping them.
-  for (const task of evicted.slice(-tombstones.capacity)) {
+  for (const task of evicted.slice(Math.max(0, evicted.length - tombstones.capacity))) {
     const stone = tombstoneOf(task, now)
     const previous = HashMap.get(byId, task.id)
     byId = HashMap.set(byId, task.id, stone)
@@ -307,7 +306,7 @@ export const evict =
   (state: RegistryState): Eviction => {
     const byAge = evictExpired(now, policy.thresholdMs)(state)
     const byCap = enforceCap(now, policy.maxRetained)(byAge.state)
-    return byCap.evicted.length === 0 ? byAge : { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
+    return { state: byCap.state, evicted: [...byAge.evicted, ...byCap.evicted] }
   }
 
 /** The task running under `token`, while that claim is live. */

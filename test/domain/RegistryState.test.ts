@@ -277,3 +277,92 @@ describe("the registry state as a model", () => {
     { fastCheck: { numRuns: 500 } }
   )
 })
+
+const empty = (tombstoneCapacity = 1000) => State.empty({ tombstoneCapacity })
+const idOf = (n: number) => TaskId.make(`00000000-0000-4000-8000-${String(n).padStart(12, "0")}`)
+const pendingOf = (n: number, kind = "a") => Task.pending({ id: idOf(n), kind, payload: null, total: 2, createdAt: 0 })
+const startOf = (task: Task.Task, claim: string) => Either.getOrThrow(Task.start(0, claim)(task))
+const finishedOf = (n: number, completedAt: number): Task.FinishedTask =>
+  Either.getOrThrow(Task.complete(completedAt)(startOf(pendingOf(n), `claim ${n}`)))
+
+describe("claims", () => {
+  it("a report under a live claim is still applied after the task moves on under the same claim", () => {
+    const running = startOf(pendingOf(1), "c")
+    const reported = State.markReported("c", 1)(State.put(running)(State.enqueue(pendingOf(1))(empty())))
+    const segment = new Task.CompletedSegment({ segmentId: "s", audioUrl: "u", durationSeconds: 1 })
+    const moved = State.put(Either.getOrThrow(Task.segmentDone(segment)(running)))(reported)
+    expect(State.hasReported("c", 1)(moved)).toBe(true)
+    expect(State.hasReported("c", 2)(moved)).toBe(false)
+    expect(Option.map(State.claimedBy("c")(moved), (t) => t.completedSegments.length)).toEqual(Option.some(1))
+  })
+
+  it("a task that ends its run drops only a claim it holds, not another task's under the same token", () => {
+    const [a, b] = [startOf(pendingOf(1), "c"), startOf(pendingOf(2), "c")]
+    const both = State.put(b)(State.put(a)(State.put(pendingOf(2))(State.put(pendingOf(1))(empty()))))
+    expect(Option.map(State.claimedBy("c")(both), (t) => t.id)).toEqual(Option.some(b.id))
+    const aEnded = State.put(Either.getOrThrow(Task.cancel(1, "x")(a)))(both)
+    expect(Option.map(State.claimedBy("c")(aEnded), (t) => t.id)).toEqual(Option.some(b.id))
+    const bEnded = State.put(Either.getOrThrow(Task.complete(2)(b)))(aEnded)
+    expect(State.claimedBy("c")(bEnded)).toEqual(Option.none())
+  })
+
+  it("a report under a claim that is not live is not noted: the state is answered unchanged", () => {
+    const state = State.put(startOf(pendingOf(1), "c"))(State.enqueue(pendingOf(1))(empty()))
+    expect(State.markReported("other", 1)(state)).toBe(state)
+    expect(State.hasReported("other", 1)(State.markReported("other", 1)(state))).toBe(false)
+  })
+})
+
+describe("evict", () => {
+  it.prop(
+    "is evictExpired then enforceCap: the records of both go, and both lists are answered, age first",
+    [specs, fc.integer({ min: 0, max: 60 }), fc.nat(30), fc.nat(20)],
+    ([list, now, thresholdMs, maxRetained]) => {
+      const before = build(list)
+      const byAge = State.evictExpired(now, thresholdMs)(before)
+      const byCap = State.enforceCap(now, maxRetained)(byAge.state)
+      const both = State.evict(now, { thresholdMs, maxRetained })(before)
+      expect(both.evicted.map((t) => t.id)).toEqual([...byAge.evicted, ...byCap.evicted].map((t) => t.id))
+      expect(ids(HashMap.values(both.state.tasks))).toEqual(ids(HashMap.values(byCap.state.tasks)))
+      expect(State.finishedCount(both.state)).toBeLessThanOrEqual(maxRetained)
+      expect(both.evicted.every((t) => Option.isSome(State.tombstone(t.id)(both.state)))).toBe(true)
+    }
+  )
+
+  it("a finish over the cap evicts the oldest record even when none has expired", () => {
+    const state = [finishedOf(1, 10), finishedOf(2, 20)].reduce((s, t) => State.put(t)(s), empty())
+    const { evicted, state: after } = State.evict(21, { thresholdMs: 100, maxRetained: 1 })(state)
+    expect(evicted.map((t) => t.id)).toEqual([idOf(1)])
+    expect([State.lookup(idOf(1))(after), State.lookup(idOf(2))(after)].map(Option.isSome)).toEqual([false, true])
+    expect(Option.map(State.tombstone(idOf(1))(after), (t) => t.evictedAt)).toEqual(Option.some(21))
+  })
+})
+
+describe("a record put again under an evicted id", () => {
+  it("keeps one place in the tombstone ring when it is evicted again", () => {
+    const ring = (s: State.RegistryState) => [1, 2, 3].map((n) => Option.isSome(State.tombstone(idOf(n))(s)))
+    let state = State.evictExpired(10, 0)(State.put(finishedOf(1, 0))(empty(2))).state
+    state = State.evictExpired(20, 0)(State.put(finishedOf(1, 10))(state)).state
+    expect(Option.map(State.tombstone(idOf(1))(state), (t) => [t.completedAt, t.evictedAt])).toEqual(
+      Option.some([10, 20])
+    )
+    state = State.evictExpired(30, 0)(State.put(finishedOf(2, 20))(state)).state
+    expect(ring(state)).toEqual([true, true, false])
+    state = State.evictExpired(40, 0)(State.put(finishedOf(3, 30))(state)).state
+    expect(ring(state)).toEqual([false, true, true])
+  })
+
+  it("keeps its idempotency key while the record is held, though its old tombstone is dropped", () => {
+    const task = pendingOf(1)
+    let state = State.remember("k", entryOf(task, "fingerprint"))(State.enqueue(task)(empty(1)))
+    state = State.evictExpired(10, 0)(State.put(finishedOf(1, 0))(state)).state
+    expect(Option.map(State.keyed("k")(state), (e) => e.taskId)).toEqual(Option.some(idOf(1)))
+    state = State.enqueue(pendingOf(1))(state)
+    state = State.evictExpired(20, 0)(State.put(finishedOf(2, 10))(state)).state
+    expect(State.tombstone(idOf(1))(state)).toEqual(Option.none())
+    expect(Option.map(State.keyed("k")(state), (e) => e.taskId)).toEqual(Option.some(idOf(1)))
+    state = State.evictExpired(30, 0)(State.put(finishedOf(1, 20))(state)).state
+    state = State.evictExpired(40, 0)(State.put(finishedOf(3, 30))(state)).state
+    expect(State.keyed("k")(state)).toEqual(Option.none())
+  })
+})
