@@ -4,57 +4,21 @@ import { Readable } from "node:stream"
 
 // One upstream, many readers: what lets a thousand clients watch one task for the price of one. The upstream is read
 // by one fiber; each item is encoded once into its frame, and that same frame is handed to every subscriber in one
-// synchronous step. A subscriber is a `Sink`: the HTTP response itself for a stream served ahead of the platform
-// (./StreamIntercept.ts), which the frame is written to at once, or a node `Readable` that the platform pipes to its
-// response. A change costs one stream step plus one write per subscriber, with no fiber woken per subscriber. Each
-// subscriber's buffer is bounded: one that has `capacity` frames waiting unread is cut (which cuts its connection)
-// and dropped; it never holds up the upstream or the others.
+// synchronous step. A subscriber is a node `Readable` (the body of its HTTP response, piped to the socket by the
+// platform), so a change costs one stream step plus one `push` per subscriber, with no fiber woken per subscriber.
+// Each subscriber's buffer is bounded: one that has `capacity` frames waiting unread is ended (destroyed, which cuts
+// its connection) and dropped; it never holds up the upstream or the others.
 
 /** A joiner's first frames, made from the latest item and its frame (none before the first). */
 export type First<A> = (latest: Option.Option<readonly [A, Uint8Array]>) => ReadonlyArray<Uint8Array>
 
-/** Where one subscriber's frames go. */
-export interface Sink {
-  /** Takes the next frame. */
-  readonly write: (frame: Uint8Array) => void
-  /** Ends after the frames it was given. */
-  readonly end: () => void
-  /** Cuts it: its reader is too far behind, or its scope closed (a response that has ended is left to finish). */
-  readonly cut: () => void
-  /** Frames it was given that its reader has not taken yet. */
-  readonly backlog: () => number
-  /** Whether its reader has gone (or it was cut). */
-  readonly gone: () => boolean
-}
-
-/** A `Readable` of frames (object mode: each frame is passed on as it is), and the sink that fills it. */
-export const readableSink = (): { readonly readable: Readable; readonly sink: Sink } => {
-  const readable = new Readable({ objectMode: true, read() {} })
-  return {
-    readable,
-    sink: {
-      write: (frame) => readable.push(frame),
-      end: () => readable.push(null),
-      // Destroyed by its reader's going (the platform's pipeline destroys it with the response), or cut here.
-      cut: () => readable.destroy(),
-      backlog: () => readable.readableLength,
-      gone: () => readable.destroyed
-    }
-  }
-}
-
 export interface Broadcast<A> {
   /**
-   * Adds `sink`, for as long as the scope is open: in one step with no item in between, the frames `first` makes of
-   * the latest item, then the frame of every later item that `accept` keeps, in order. Ends it when the upstream
-   * ends (at once if it already has); cuts it if its reader falls `capacity` frames behind or when the scope closes.
+   * Joins, for as long as the scope is open: in one step with no item in between, the frames `first` makes of the
+   * latest item, then the frame of every later item that `accept` keeps, in order. Answers the frames as a
+   * `Readable`, which ends when the upstream ends (at once if it already has), and is destroyed if its reader falls
+   * `capacity` frames behind or when the scope closes.
    */
-  readonly attach: (
-    sink: Sink,
-    first: First<A>,
-    accept?: (item: A) => boolean
-  ) => Effect.Effect<void, never, Scope.Scope>
-  /** `attach` with a `Readable` (`readableSink`), answered: it is destroyed when cut. */
   readonly join: (first: First<A>, accept?: (item: A) => boolean) => Effect.Effect<Readable, never, Scope.Scope>
   /** The latest item (of those `remember` keeps), if any came yet. */
   readonly latest: Effect.Effect<Option.Option<A>>
@@ -74,7 +38,7 @@ export interface Options<A> {
 }
 
 interface Subscriber<A> {
-  readonly sink: Sink
+  readonly readable: Readable
   readonly accept: ((item: A) => boolean) | undefined
 }
 
@@ -94,7 +58,7 @@ export const make = <A>(
 
     const drop = (subscriber: Subscriber<A>) => {
       subscribers.delete(subscriber)
-      subscriber.sink.cut()
+      subscriber.readable.destroy()
     }
 
     const deliver = (item: A) => {
@@ -102,15 +66,16 @@ export const make = <A>(
       if (options.remember === undefined || options.remember(item)) latest = Option.some([item, frame])
       for (const subscriber of subscribers) {
         if (subscriber.accept !== undefined && !subscriber.accept(item)) continue
-        const sink = subscriber.sink
-        if (sink.gone() || sink.backlog() >= options.capacity) drop(subscriber)
-        else sink.write(frame)
+        const readable = subscriber.readable
+        // Destroyed by its reader's going (the platform's pipeline destroys it with the response), or too far behind.
+        if (readable.destroyed || readable.readableLength >= options.capacity) drop(subscriber)
+        else readable.push(frame)
       }
     }
 
     const end = () => {
       ended = true
-      for (const subscriber of subscribers) subscriber.sink.end()
+      for (const subscriber of subscribers) subscriber.readable.push(null)
       subscribers.clear()
     }
 
@@ -120,26 +85,23 @@ export const make = <A>(
       Effect.forkScoped
     )
 
-    const attach = (sink: Sink, first: First<A>, accept?: (item: A) => boolean) =>
+    const join = (first: First<A>, accept?: (item: A) => boolean) =>
       Effect.acquireRelease(
         Effect.sync(() => {
-          const subscriber: Subscriber<A> = { sink, accept }
-          for (const frame of first(latest)) sink.write(frame)
-          if (ended) sink.end()
+          const subscriber: Subscriber<A> = {
+            // Object mode: `readableLength` counts frames, and each frame is passed on as it is.
+            readable: new Readable({ objectMode: true, highWaterMark: options.capacity, read() {} }),
+            accept
+          }
+          for (const frame of first(latest)) subscriber.readable.push(frame)
+          if (ended) subscriber.readable.push(null)
           else subscribers.add(subscriber)
           return subscriber
         }),
         (subscriber) => Effect.sync(() => drop(subscriber))
-      )
-
-    const join = (first: First<A>, accept?: (item: A) => boolean) =>
-      Effect.suspend(() => {
-        const { readable, sink } = readableSink()
-        return Effect.as(attach(sink, first, accept), readable)
-      })
+      ).pipe(Effect.map((subscriber) => subscriber.readable))
 
     return {
-      attach,
       join,
       latest: Effect.sync(() => Option.map(latest, ([item]) => item)),
       size: Effect.sync(() => subscribers.size)

@@ -1,10 +1,9 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import { Api } from "../api/Api.js"
 import { eventResponse, eventStream, StreamsClosing } from "./Sse.js"
 import { allEventFrames } from "./AllEvents.js"
-import * as Broadcast from "./Broadcast.js"
 import { endOnFailure, LiveFeeds } from "./LiveFeeds.js"
 import * as HttpMetrics from "../metrics/HttpMetrics.js"
 
@@ -20,12 +19,10 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
       .handleRaw("task", ({ headers, path }) =>
         // Open for as long as the request's scope, which lasts until the response has been sent or the client
         // has gone.
-        Effect.suspend(() => {
-          const { readable, sink } = Broadcast.readableSink()
-          return Effect.map(live.task(path.task_id, headers["last-event-id"] ?? -1, sink), (opened) =>
-            opened ? eventResponse(readable) : HttpServerResponse.empty({ status: 204 })
-          )
-        })
+        Effect.map(
+          live.task(path.task_id, headers["last-event-id"] ?? -1),
+          Option.match({ onNone: () => HttpServerResponse.empty({ status: 204 }), onSome: eventResponse })
+        )
       )
       .handleRaw("all", () =>
         Effect.gen(function* () {
@@ -40,9 +37,7 @@ export const EventsLive = HttpApiBuilder.group(Api, "events", (handlers) =>
             )
             return eventStream(HttpMetrics.countingOpen(frames, "all"), closing)
           }
-          const { readable, sink } = Broadcast.readableSink()
-          yield* live.all(sink)
-          return eventResponse(readable)
+          return eventResponse(yield* live.all)
         })
       )
   })

@@ -1,11 +1,11 @@
 import type { Scope } from "effect"
 import { Context, Effect, Layer, Option, Stream } from "effect"
+import type { Readable } from "node:stream"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import * as Task from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as HttpMetrics from "../metrics/HttpMetrics.js"
-import type * as Broadcast from "./Broadcast.js"
 import { changeFrames } from "./AllEvents.js"
 import * as SharedFeed from "./SharedFeed.js"
 import { statsEvent, StreamsClosing } from "./Sse.js"
@@ -26,19 +26,15 @@ export class LiveFeeds extends Context.Tag("storyflow/http/LiveFeeds")<
   {
     /**
      * GET /api/tasks/{task_id}/events for a client that has seen `after` (a version; -1 for none), open and counted
-     * in `storyflow_event_streams_open` for as long as the scope is: its frames given to `sink`, or false (and no
-     * frame) when nothing will ever come (204). Fails as `watch` fails, before any frame (404, 410).
+     * in `storyflow_event_streams_open` for as long as the scope is: its frames, or none when nothing will ever come
+     * (204). Fails as `watch` fails, before any frame (404, 410).
      */
     readonly task: (
       id: TaskId,
-      after: number,
-      sink: Broadcast.Sink
-    ) => Effect.Effect<boolean, TaskFeeds.WatchError, Scope.Scope>
-    /**
-     * GET /api/events for a client that does not resume, open for as long as the scope is: the counts, then live,
-     * given to `sink`.
-     */
-    readonly all: (sink: Broadcast.Sink) => Effect.Effect<void, RegistryUnavailable, Scope.Scope>
+      after: number
+    ) => Effect.Effect<Option.Option<Readable>, TaskFeeds.WatchError, Scope.Scope>
+    /** GET /api/events for a client that does not resume, open for as long as the scope is: the counts, then live. */
+    readonly all: Effect.Effect<Readable, RegistryUnavailable, Scope.Scope>
   }
 >() {
   static readonly layer = Layer.scoped(
@@ -52,7 +48,7 @@ export class LiveFeeds extends Context.Tag("storyflow/http/LiveFeeds")<
         closing
       )
       return {
-        task: (id, after, sink) =>
+        task: (id, after) =>
           Effect.gen(function* () {
             // The task's shared feed (./TaskFeeds.ts), held for as long as the scope. Made with the first snapshot
             // read before answering, so that 404 and 410 are answered as JSON, not as a 200 that ends at once.
@@ -61,21 +57,19 @@ export class LiveFeeds extends Context.Tag("storyflow/http/LiveFeeds")<
             // Finished at or before the version the client has: nothing will ever come, and 204 tells an
             // EventSource to stop reconnecting.
             if (Option.isNone(first) || (Task.isFinished(first.value) && first.value.version <= after)) {
-              return false
+              return Option.none()
             }
             yield* HttpMetrics.openFor("task")
-            yield* feed.join(after, sink)
-            return true
+            return Option.some(yield* feed.join(after))
           }),
         // Joins the one run of the registry's events per process, shared by every such client (./SharedFeed.ts),
-        // with its own counts first. A reader that falls behind is ended after its last event, and so is every
-        // reader when the shared run missed changes: their reconnects resume from their last ids.
-        all: (sink) =>
-          Effect.gen(function* () {
-            const initial = yield* registry.stats
-            yield* HttpMetrics.openFor("all")
-            yield* allEvents.join([statsEvent(initial)], sink)
-          })
+        // with its own counts first. A reader that falls behind is cut (its connection closed); every reader's stream
+        // ends after its last event when the shared run missed changes: their reconnects resume from their last ids.
+        all: Effect.gen(function* () {
+          const initial = yield* registry.stats
+          yield* HttpMetrics.openFor("all")
+          return yield* allEvents.join([statsEvent(initial)])
+        })
       }
     })
   )

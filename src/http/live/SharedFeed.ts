@@ -1,5 +1,6 @@
 import type { Scope } from "effect"
 import { Deferred, Effect, RcMap, Schedule, Stream } from "effect"
+import type { Readable } from "node:stream"
 import * as Broadcast from "./Broadcast.js"
 import { PING, PING_INTERVAL } from "./Sse.js"
 
@@ -13,11 +14,11 @@ export const READER_BUFFER = 1024
 
 export interface SharedFeed {
   /**
-   * Gives `sink`, for as long as the scope is open: `first` (this reader's own frames, such as the current counts),
-   * then every frame of the shared run of `frames` (started if none runs) and a ping every `PING_INTERVAL`, ending
-   * when that run ends or `closing` completes.
+   * For as long as the scope is open: `first` (this reader's own frames, such as the current counts), then every
+   * frame of the shared run of `frames` (started if none runs) and a ping every `PING_INTERVAL`, ending when that
+   * run ends or `closing` completes.
    */
-  readonly join: (first: ReadonlyArray<Uint8Array>, sink: Broadcast.Sink) => Effect.Effect<void, never, Scope.Scope>
+  readonly join: (first: ReadonlyArray<Uint8Array>) => Effect.Effect<Readable, never, Scope.Scope>
 }
 
 export const make = (
@@ -39,6 +40,6 @@ export const make = (
       idleTimeToLive: 0
     })
     return {
-      join: (first, sink) => Effect.flatMap(RcMap.get(runs, "run"), (run) => run.attach(sink, () => first))
+      join: (first) => Effect.flatMap(RcMap.get(runs, "run"), (run) => run.join(() => first))
     }
   })

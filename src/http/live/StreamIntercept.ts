@@ -1,5 +1,6 @@
 import { Effect, Exit, Layer, Option, Runtime, Schema, Scope } from "effect"
 import type * as Http from "node:http"
+import type { Readable } from "node:stream"
 import { TaskId } from "../../domain/TaskId.js"
 import * as Settings from "../../services/Settings.js"
 import { TaskRegistry } from "../../services/TaskRegistry.js"
@@ -7,7 +8,6 @@ import { unsafeCountRequest } from "../metrics/HttpMetrics.js"
 import * as Guards from "../transport/Guards.js"
 import { NodeServer } from "../transport/NodeServer.js"
 import { readNow } from "../transport/Polling.js"
-import type * as Broadcast from "./Broadcast.js"
 import { LiveFeeds } from "./LiveFeeds.js"
 import { EVENT_STREAM_HEADERS } from "./Sse.js"
 
@@ -15,50 +15,21 @@ import { EVENT_STREAM_HEADERS } from "./Sse.js"
 // fiber per stream, suspended on its response with the request's scope, span and middleware frames (some 25 KB of
 // heap each, measured with a heap snapshot: BENCHMARKS.md §6). A stream that can be opened at once (the in-memory
 // registry; no `Last-Event-ID`; no CORS or host check due) is served here instead, ahead of the platform, from the
-// same shared feeds (./LiveFeeds.ts): a scope of its own, closed when the connection closes, and each frame written to
-// the response as the feed hands it on (`responseSink`), with no stream in between. Every other request, and every
-// stream that would not answer 200 (204, 404, 410, a failure), is left to the platform, which answers it as it
-// always has.
+// same shared feeds (./LiveFeeds.ts): a scope of its own, closed when the connection closes, and the frames piped to
+// the socket. Every other request, and every stream that would not answer 200 (204, 404, 410, a failure), is left
+// to the platform, which answers it as it always has.
 
 const TASK_STREAM = /^\/api\/tasks\/([^/?#]+)\/events$/
 const isTaskId = Schema.is(TaskId)
 
-/**
- * A 200 event stream's response as a broadcast's subscriber: each frame written to it at once, its head (the
- * platform's headers) before the first. Its backlog is the frames written since the socket last took all it was
- * given (`write` answers false from then on, until `drain`): frames its reader has not taken.
- */
-export const responseSink = (response: Http.ServerResponse): Broadcast.Sink => {
-  let behind = 0
-  const drained = () => {
-    behind = 0
-  }
-  const head = () => {
-    if (!response.headersSent) response.writeHead(200, EVENT_STREAM_HEADERS)
-  }
-  return {
-    write: (frame) => {
-      head()
-      if (!response.write(frame) && behind++ === 0) response.once("drain", drained)
-    },
-    end: () => {
-      head()
-      response.end()
-    },
-    cut: () => {
-      if (!response.writableEnded) response.destroy()
-    },
-    backlog: () => behind,
-    gone: () => response.destroyed
-  }
-}
-
-/** Whether `open` opened a stream, with the scope that holds it open; the scope closed again if it did not. */
-const openIn = <E>(open: Effect.Effect<boolean, E, Scope.Scope>) =>
+/** The stream `open` makes, with the scope that holds it open; the scope closed again if it made none. */
+const openIn = <E>(open: Effect.Effect<Option.Option<Readable>, E, Scope.Scope>) =>
   Effect.flatMap(Scope.make(), (scope) =>
     Scope.extend(open, scope).pipe(
-      Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value ? Effect.void : Scope.close(scope, Exit.void))),
-      Effect.map((opened) => (opened ? Option.some(scope) : Option.none()))
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit) && Option.isSome(exit.value) ? Effect.void : Scope.close(scope, Exit.void)
+      ),
+      Effect.map(Option.map((frames) => [frames, scope] as const))
     )
   )
 
@@ -75,15 +46,16 @@ export const answerStream =
     const task = url === "/api/events" ? undefined : TASK_STREAM.exec(url)?.[1]
     if (task === undefined && url !== "/api/events") return false
     if ((task !== undefined && !isTaskId(task)) || !guarded(request.headers)) return false
-    const sink = responseSink(response)
-    const exit = readNow(
-      runtime,
-      openIn(task === undefined ? Effect.as(live.all(sink), true) : live.task(task, -1, sink))
-    )
+    const exit = readNow(runtime, openIn(task === undefined ? Effect.map(live.all, Option.some) : live.task(task, -1)))
     if (exit === undefined || Exit.isFailure(exit) || Option.isNone(exit.value)) return false
-    const scope = exit.value.value
-    // Every feed gives a joiner its first frame at once, which wrote the head; if one ever gave none, it is due now.
-    if (!response.headersSent) response.writeHead(200, EVENT_STREAM_HEADERS)
+    const [frames, scope] = exit.value.value
+    response.writeHead(200, EVENT_STREAM_HEADERS)
+    // The response ends with the frames, and is cut if they are destroyed before their end, as the platform's
+    // `pipeline` does; `pipe` and one listener, not `pipeline`, whose listeners on both streams held ~3 KB each.
+    frames.pipe(response)
+    frames.once("close", () => {
+      if (!frames.readableEnded) response.destroy()
+    })
     response.on("close", () => {
       // Counted as the platform counts a stream: 200 when it ended, 499 when the client went first.
       unsafeCountRequest(

@@ -1,5 +1,6 @@
 import type { Context, Scope } from "effect"
 import { Chunk, Deferred, Effect, Option, RcMap, Schedule, Stream } from "effect"
+import type { Readable } from "node:stream"
 import type { Task } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskRegistry } from "../../services/TaskRegistry.js"
@@ -20,11 +21,11 @@ export interface TaskFeed {
   /** The task's latest snapshot: the first the feed read, or a newer one (none if the watch had none). */
   readonly latest: Effect.Effect<Option.Option<Task>>
   /**
-   * Gives `sink` the frames for one watcher that has seen `after` (a version; -1 for none), for as long as the scope
-   * is open: the latest snapshot if it is newer (else a ping, so that the client knows it is connected), then every
-   * newer snapshot and a ping every `PING_INTERVAL`, ending after the terminal snapshot or when the feed ends.
+   * The frames for one watcher that has seen `after` (a version; -1 for none), for as long as the scope is open:
+   * the latest snapshot if it is newer (else a ping, so that the client knows it is connected), then every newer
+   * snapshot and a ping every `PING_INTERVAL`, ending after the terminal snapshot or when the feed ends.
    */
-  readonly join: (after: number, sink: Broadcast.Sink) => Effect.Effect<void, never, Scope.Scope>
+  readonly join: (after: number) => Effect.Effect<Readable, never, Scope.Scope>
   /** Watchers joined now. */
   readonly size: Effect.Effect<number>
 }
@@ -76,9 +77,8 @@ export const make = (registry: Registry, closing: Deferred.Deferred<void>) =>
           })
           const feed: TaskFeed = {
             latest: Effect.map(broadcast.latest, Option.flatMap(Option.fromNullable)),
-            join: (after, sink) =>
-              broadcast.attach(
-                sink,
+            join: (after) =>
+              broadcast.join(
                 (latest) =>
                   Option.match(latest, {
                     onNone: () => [PING],

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Queue, Runtime, Scope, Stream } from "effect"
+import { Effect, Exit, Option, Runtime, Scope } from "effect"
 import * as Http from "node:http"
 import { Socket } from "node:net"
+import { Readable } from "node:stream"
 import { TaskNotFound } from "../../../src/domain/Errors.js"
 import { TaskId } from "../../../src/domain/TaskId.js"
-import * as Broadcast from "../../../src/http/live/Broadcast.js"
 import type { LiveFeeds } from "../../../src/http/live/LiveFeeds.js"
 import { answerStream } from "../../../src/http/live/StreamIntercept.js"
-import { WATCHER_BUFFER } from "../../../src/http/live/TaskFeeds.js"
 import * as NodeServer from "../../../src/http/transport/NodeServer.js"
 import * as TestSynthesizer from "../../../src/layers/speech/TestSynthesizer.js"
 import { batch, get, postJson } from "../../support/http.js"
+import { eventually } from "../../support/registry.js"
 import { countedServerLayer, openEvents } from "../../support/sse.js"
 
 // Event streams that can be opened at once are served ahead of the platform (src/http/live/StreamIntercept.ts);
@@ -61,71 +61,44 @@ describe("a stream served ahead of the platform", () => {
     request.method = "GET"
     request.url = url
     const response = new Http.ServerResponse(request)
-    const live = { task, all: () => Effect.die("not used") }
+    const live = { task, all: Effect.die("not used") }
     return { answered: answerStream(live, Runtime.defaultRuntime)(request, response), response }
   }
-  /** A task stream that hands the test its sink. */
-  const sinkOf = () => {
-    let sink: Broadcast.Sink | undefined
-    const task: (typeof LiveFeeds.Service)["task"] = (_id, _after, given) =>
-      Effect.sync(() => {
-        sink = given
-        return true
-      })
-    return { task, sink: () => sink! }
-  }
-  const frame = (n: number) => new TextEncoder().encode(`id: ${n}\nevent: status\ndata: ${"x".repeat(1000)}\n\n`)
 
-  it.live("writes the platform's head, then each frame as it is given", () =>
+  it.live("is cut when its frames are destroyed before their end (a reader too far behind)", () =>
     Effect.gen(function* () {
-      const feed = sinkOf()
-      const { answered, response } = serve(feed.task)
+      const frames = new Readable({ objectMode: true, read() {} })
+      const { answered, response } = serve(() => Effect.succeed(Option.some(frames)))
       expect(answered).toBe(true)
       expect(response.statusCode).toBe(200)
-      expect(response.headersSent).toBe(true)
-      feed.sink().write(frame(1))
-      expect(feed.sink().backlog()).toBe(0)
-      expect(feed.sink().gone()).toBe(false)
+      frames.destroy()
+      expect(
+        yield* eventually(
+          Effect.sync(() => response.destroyed),
+          (destroyed) => destroyed
+        )
+      ).toBe(true)
     })
   )
 
-  it.live("is cut when its reader falls behind (its backlog counts frames written while the socket takes none)", () =>
+  it.live("ends with its frames", () =>
     Effect.gen(function* () {
-      // A response with no socket to take its bytes: everything written waits, as for a reader that stopped.
-      const { source, broadcast } = yield* feed()
-      const { answered, response } = serve((_id, _after, sink) =>
-        Effect.as(
-          broadcast.attach(sink, () => []),
-          true
+      const frames = new Readable({ objectMode: true, read() {} })
+      const { response } = serve(() => Effect.succeed(Option.some(frames)))
+      frames.push(null)
+      expect(
+        yield* eventually(
+          Effect.sync(() => response.writableEnded),
+          (ended) => ended
         )
-      )
-      expect(answered).toBe(true)
-      for (let n = 1; n <= WATCHER_BUFFER + 40; n++) yield* Queue.offer(source, n)
-      yield* Effect.sleep("20 millis")
-      expect(response.destroyed).toBe(true)
-      expect(yield* broadcast.size).toBe(0)
-    }).pipe(Effect.scoped)
-  )
-
-  it.live("is cut when the feed drops it, and not once it has ended", () =>
-    Effect.gen(function* () {
-      const cut = sinkOf()
-      const first = serve(cut.task)
-      cut.sink().cut()
-      expect(first.response.destroyed).toBe(true)
-      expect(cut.sink().gone()).toBe(true)
-      const ended = sinkOf()
-      const second = serve(ended.task)
-      ended.sink().end()
-      ended.sink().cut()
-      expect(second.response.writableEnded).toBe(true)
-      expect(second.response.destroyed).toBe(false)
+      ).toBe(true)
+      expect(response.destroyed).toBe(false)
     })
   )
 
   it.live("is left to the platform when it would not be a 200, or cannot be opened at once", () =>
     Effect.gen(function* () {
-      expect(serve(() => Effect.succeed(false)).answered).toBe(false)
+      expect(serve(() => Effect.succeed(Option.none())).answered).toBe(false)
       expect(serve(() => Effect.fail(new TaskNotFound({ taskId: id }))).answered).toBe(false)
       expect(serve(() => Effect.die("not used"), "/api/tasks/not-a-uuid/events").answered).toBe(false)
       expect(serve(() => Effect.die("not used"), `/api/tasks/${id}/events?x=1`).answered).toBe(false)
@@ -135,22 +108,13 @@ describe("a stream served ahead of the platform", () => {
           Effect.addFinalizer(() => Effect.sync(() => (released = true))),
           Effect.never
         )
-      const left = serve(waits)
-      expect(left.answered).toBe(false)
-      expect(left.response.headersSent).toBe(false)
-      yield* Effect.sleep("10 millis")
-      expect(released).toBe(true)
+      expect(serve(waits).answered).toBe(false)
+      expect(
+        yield* eventually(
+          Effect.sync(() => released),
+          (done) => done
+        )
+      ).toBe(true)
     })
   )
 })
-
-/** A broadcast of numbers offered to `source`, each a 1 KB frame, that keeps a subscriber `WATCHER_BUFFER` behind. */
-const feed = () =>
-  Effect.gen(function* () {
-    const source = yield* Queue.unbounded<number>()
-    const broadcast = yield* Broadcast.make(Stream.fromQueue(source), {
-      encode: (n) => new TextEncoder().encode(`id: ${n}\ndata: ${"x".repeat(1000)}\n\n`),
-      capacity: WATCHER_BUFFER
-    })
-    return { source, broadcast }
-  })
