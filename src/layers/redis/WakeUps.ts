@@ -3,6 +3,7 @@ import { Clock, Duration, Effect, Fiber, RcMap, Runtime, Schedule, Scope } from 
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import type { Sleepers } from "../registry/IdleWorkers.js"
 import { kindSetKey, makeSleepers } from "../registry/IdleWorkers.js"
+import * as Loops from "../registry/Loops.js"
 import { redact } from "./Connection.js"
 
 /**
@@ -17,8 +18,11 @@ const OVERDUE = Duration.seconds(10)
 /** What a client connection of this module calls itself (`CLIENT LIST`), so that an operator can tell it apart. */
 export const CLIENT_NAME = "storyflow-wake"
 
-/** How a wait that failed (Redis cannot be reached) is made again: quickly at first, then every 2 seconds. */
+/** How a check that failed (Redis cannot be reached) is made again: quickly at first, then every 2 seconds. */
 const again = Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
+
+/** The back-off of a blocking wait that failed: from 50 ms, doubling, at most 2 seconds apart (as `again`). */
+const WAIT_RETRY = { initial: "50 millis", cap: "2 seconds" } as const
 
 /**
  * Wake-ups on Redis, for the idle workers of this process. A task that starts waiting (submitted, handed back,
@@ -81,7 +85,14 @@ export const make = (options: {
         })
         client.connect().catch(() => undefined)
 
-        const wait = Effect.tryPromise(() => client.bzPopMin(keys, Duration.toSeconds(BLOCK))).pipe(
+        // A wait Redis refuses (an error reply: NOPERM, WRONGTYPE) would leave this process's idle workers asleep
+        // whatever is submitted: it is tried again, and its streak logged (once, then a line a minute), naming the
+        // reply. A wait made while the connection is down fails the same way (beside the connection's own line).
+        const waits = yield* Loops.make(`Waiting for wake-ups (${sleepers.kinds.join(", ")})`, WAIT_RETRY)
+        const wait = Effect.tryPromise({
+          try: () => client.bzPopMin(keys, Duration.toSeconds(BLOCK)),
+          catch: (error) => error
+        }).pipe(
           Effect.timeoutFail({
             duration: Duration.sum(BLOCK, OVERDUE),
             onTimeout: () => new Error("a blocking wait was not answered")
@@ -96,7 +107,7 @@ export const make = (options: {
         })
         const step = Effect.gen(function* () {
           yield* sleepers.someoneAsleep
-          const popped = yield* Effect.retry(wait, again)
+          const popped = yield* waits.retrying(wait)
           if (popped === null) {
             // Nothing for a while. A marker goes to the process that has waited longest, which may since have stopped
             // answering (paused, starved): if tasks wait all the same, one worker here looks.

@@ -4,6 +4,7 @@ import * as TaskKind from "../../../src/domain/TaskKind.js"
 import { CLIENT_NAME } from "../../../src/layers/redis/WakeUps.js"
 import { TaskRegistry } from "../../../src/services/TaskRegistry.js"
 import { ownRedis, redisClient, redisRegistry, testPrefix } from "../../support/redis.js"
+import { logCapture } from "../../support/logs.js"
 import { awaitStatus, eventually } from "../../support/registry.js"
 import * as Jobs from "../../support/script.js"
 import { Script, submit } from "../../support/script.js"
@@ -12,12 +13,12 @@ import { Script, submit } from "../../support/script.js"
 // it can be made to refuse connections): idle workers cost Redis next to nothing, a task submitted to idle processes
 // starts at once, and a wake-up lost with a connection is made good when the connection is back.
 
-/** Builds a registry in a scope of its own: a process that can be stopped. */
-const process_ = (env: Record<string, string>) =>
+/** Builds a registry in a scope of its own: a process that can be stopped (its log lines to `logs` if given). */
+const process_ = (env: Record<string, string>, logs: Layer.Layer<never> = Layer.empty) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-    return yield* Layer.buildWithScope(redisRegistry(env), scope)
+    return yield* Layer.buildWithScope(redisRegistry(env).pipe(Layer.provide(logs)), scope)
   })
 
 /** The test's own connection to the Redis at `url`, for the scope: one command at a time. */
@@ -168,6 +169,50 @@ describe("TaskRegistryRedis: wake-ups", () => {
         expect(yield* Effect.promise(() => taken)).toMatchObject({ value: "w" })
         // Within one blocking wait (5 s) and a claim.
         yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(context))
+      }).pipe(Effect.scoped),
+    60_000
+  )
+  it.live(
+    "a wait Redis refuses is tried again with back-off and said once, naming the reply, until it is answered",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* ownRedis
+        yield* redis.start
+        const send = yield* testClient(redis.url)
+        const prefix = testPrefix()
+        const { layer: logs, lines } = logCapture()
+        const context = yield* process_(
+          { REDIS_URL: redis.url, TASK_REDIS_PREFIX: prefix, TASK_CONCURRENCY: "2" },
+          logs
+        )
+        // Connected and waiting; then the marker's key comes to hold a string, and the wait is cut short: every
+        // BZPOPMIN on that key is refused with WRONGTYPE from now on.
+        yield* waiting(send, 1)
+        const blocking = (yield* clients(send)).find((c) => c["name"] === CLIENT_NAME)!
+        const marker = `${prefix}w:${Script.name}`
+        yield* send(["SET", marker, "not a sorted set"])
+        yield* send(["CLIENT", "UNBLOCK", blocking["id"]!])
+        const refused = () =>
+          lines.filter(
+            (l) => l.level === "WARN" && l.message.startsWith("Waiting for wake-ups") && /WRONGTYPE/.test(l.cause ?? "")
+          )
+        yield* eventually(Effect.sync(refused), (found) => found.length > 0)
+        yield* send(["CONFIG", "RESETSTAT"])
+        // A measure over a window of real time, not a deadline: the rate is what is asserted.
+        yield* Effect.sleep("3 seconds")
+        const tries = (yield* commandCounts(send))["bzpopmin"] ?? 0
+        expect(tries / 3).toBeLessThan(10)
+        expect(refused()).toHaveLength(1)
+        // Answered again: the workers wake for the next task, and the loop says it recovered.
+        const before = lines.length
+        yield* send(["DEL", marker])
+        const task = yield* submit(Jobs.instant()).pipe(Effect.provide(context))
+        yield* awaitStatus(task.id, "COMPLETED").pipe(Effect.provide(context))
+        expect(
+          lines
+            .slice(before)
+            .some((l) => l.level === "INFO" && /^Waiting for wake-ups .* recovered after \d+ failure/.test(l.message))
+        ).toBe(true)
       }).pipe(Effect.scoped),
     60_000
   )
