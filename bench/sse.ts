@@ -48,8 +48,7 @@ const FRAME_END = Buffer.from("\n\n")
 const versionIn = (bytes: Buffer, start: number, end: number, id: Buffer): number | undefined => {
   // Both streams' frames carry a TaskStatus, whose `task_id` comes first and whose `version` comes last: read those
   // two places, not the whole frame (up to 20 KB at the end of a 200-segment task).
-  const task = bytes.indexOf(id, start)
-  if (task === -1 || task >= end) return undefined
+  if (bytes.subarray(start, end).indexOf(id) === -1) return undefined
   const at = bytes.lastIndexOf(VERSION, end)
   if (at < start) return undefined
   let version = 0
