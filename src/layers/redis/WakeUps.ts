@@ -1,5 +1,5 @@
 import { createClient } from "@redis/client"
-import { Clock, Duration, Effect, Fiber, RcMap, Runtime, Schedule, Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Fiber, RcMap, Runtime, Schedule, Scope } from "effect"
 import type { RegistryUnavailable } from "../../domain/Errors.js"
 import type { Sleepers } from "../registry/IdleWorkers.js"
 import { kindSetKey, makeSleepers } from "../registry/IdleWorkers.js"
@@ -85,21 +85,22 @@ export const make = (options: {
         })
         client.connect().catch(() => undefined)
 
-        // A wait Redis refuses (an error reply: NOPERM, WRONGTYPE) would leave this process's idle workers asleep
-        // whatever is submitted: it is tried again, and its streak logged (once, then a line a minute), naming the
-        // reply. A wait made while the connection is down fails the same way (beside the connection's own line).
+        // A wait made while the connection is down (or not up yet) fails at once, and is made again quietly: the
+        // connection says it is down itself, once. A wait Redis refuses (an error reply: NOPERM, WRONGTYPE) would
+        // leave this process's idle workers asleep whatever is submitted: it is tried again, and its streak logged
+        // (once, then a line a minute), naming the reply.
         const waits = yield* Loops.make(`Waiting for wake-ups (${sleepers.kinds.join(", ")})`, WAIT_RETRY)
         const wait = Effect.tryPromise({
           try: () => client.bzPopMin(keys, Duration.toSeconds(BLOCK)),
           catch: (error) => error
         }).pipe(
-          Effect.timeoutFail({
-            duration: Duration.sum(BLOCK, OVERDUE),
-            onTimeout: () => new Error("a blocking wait was not answered")
-          }),
-          Effect.tapError(() =>
-            // A connection that has gone quiet is made again (which `ready` follows with a check).
-            client.isReady ? Effect.sync(() => client.destroy()).pipe(Effect.zipRight(reconnect)) : Effect.void
+          Effect.timeout(Duration.sum(BLOCK, OVERDUE)),
+          Effect.tapError((error) =>
+            // A connection that has gone quiet (a wait not answered) is made again (which `ready` follows with a
+            // check); an error reply leaves it be.
+            Cause.isTimeoutException(error) && client.isReady
+              ? Effect.sync(() => client.destroy()).pipe(Effect.zipRight(reconnect))
+              : Effect.void
           )
         )
         const reconnect = Effect.sync(() => {
@@ -107,7 +108,7 @@ export const make = (options: {
         })
         const step = Effect.gen(function* () {
           yield* sleepers.someoneAsleep
-          const popped = yield* waits.retrying(wait)
+          const popped = yield* waits.retrying(Effect.retry(wait, { schedule: again, while: () => !client.isReady }))
           if (popped === null) {
             // Nothing for a while. A marker goes to the process that has waited longest, which may since have stopped
             // answering (paused, starved): if tasks wait all the same, one worker here looks.
