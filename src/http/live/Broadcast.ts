@@ -35,19 +35,11 @@ export interface Options<A> {
   readonly remember?: (item: A) => boolean
   /** The latest item to begin with, before the upstream's first. */
   readonly initial?: A
-  /**
-   * At most how often, in ms of real time, frames are handed on (0, the default: each at once). An item that comes
-   * sooner after the last hand-on waits for the next, with whatever else comes meanwhile: each subscriber's frames
-   * of one hand-on reach its socket in one write, so a burst of changes costs a write per subscriber, not per change.
-   */
-  readonly linger?: number
 }
 
 interface Subscriber<A> {
   readonly readable: Readable
   readonly accept: ((item: A) => boolean) | undefined
-  /** Items waiting to be handed on that it joined after (the latest of them was among its first frames). */
-  skip: number
 }
 
 /**
@@ -69,45 +61,19 @@ export const make = <A>(
       subscriber.readable.destroy()
     }
 
-    // Items waiting to be handed on (with `linger`), with their frames; the timer that will hand them on.
-    let waiting: Array<readonly [A, Uint8Array]> = []
-    let lastHandOn = Number.NEGATIVE_INFINITY
-    let timer: ReturnType<typeof setTimeout> | undefined
-
-    const handOn = () => {
-      timer = undefined
-      lastHandOn = performance.now()
-      const items = waiting
-      waiting = []
-      for (const subscriber of subscribers) {
-        const readable = subscriber.readable
-        for (let i = subscriber.skip; i < items.length; i++) {
-          const [item, frame] = items[i]!
-          if (subscriber.accept !== undefined && !subscriber.accept(item)) continue
-          // Destroyed by its reader's going (the platform's pipeline destroys it with the response), or too far behind.
-          if (readable.destroyed || readable.readableLength >= options.capacity) {
-            drop(subscriber)
-            break
-          }
-          readable.push(frame)
-        }
-        subscriber.skip = 0
-      }
-    }
-
     const deliver = (item: A) => {
       const frame = options.encode(item)
       if (options.remember === undefined || options.remember(item)) latest = Option.some([item, frame])
-      waiting.push([item, frame])
-      if (timer !== undefined) return
-      const wait = lastHandOn + (options.linger ?? 0) - performance.now()
-      if (wait <= 0) handOn()
-      else timer = setTimeout(handOn, wait)
+      for (const subscriber of subscribers) {
+        if (subscriber.accept !== undefined && !subscriber.accept(item)) continue
+        const readable = subscriber.readable
+        // Destroyed by its reader's going (the platform's pipeline destroys it with the response), or too far behind.
+        if (readable.destroyed || readable.readableLength >= options.capacity) drop(subscriber)
+        else readable.push(frame)
+      }
     }
 
     const end = () => {
-      if (timer !== undefined) clearTimeout(timer)
-      handOn()
       ended = true
       for (const subscriber of subscribers) subscriber.readable.push(null)
       subscribers.clear()
@@ -125,8 +91,7 @@ export const make = <A>(
           const subscriber: Subscriber<A> = {
             // Object mode: `readableLength` counts frames, and each frame is passed on as it is.
             readable: new Readable({ objectMode: true, highWaterMark: options.capacity, read() {} }),
-            accept,
-            skip: waiting.length
+            accept
           }
           for (const frame of first(latest)) subscriber.readable.push(frame)
           if (ended) subscriber.readable.push(null)

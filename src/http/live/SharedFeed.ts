@@ -2,7 +2,7 @@ import type { Scope } from "effect"
 import { Deferred, Effect, RcMap, Schedule, Stream } from "effect"
 import type { Readable } from "node:stream"
 import * as Broadcast from "./Broadcast.js"
-import { HAND_ON_EVERY_MS, PING, PING_INTERVAL } from "./Sse.js"
+import { PING, PING_INTERVAL } from "./Sse.js"
 
 // One stream of frames per process, however many clients read it (GET /api/events): run for the first joiner, its
 // frames handed to every open response (./Broadcast.ts), and released with the last reader. When it ends (the
@@ -34,7 +34,7 @@ export const make = (
             Stream.interruptWhen(Deferred.await(closing)),
             Stream.ensuring(RcMap.invalidate(runs, key))
           ),
-          { encode: (frame) => frame, capacity: READER_BUFFER, remember: () => false, linger: HAND_ON_EVERY_MS }
+          { encode: (frame) => frame, capacity: READER_BUFFER, remember: () => false }
         )
       },
       idleTimeToLive: 0

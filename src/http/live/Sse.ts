@@ -18,13 +18,6 @@ import { toTaskStatusJson } from "../api/Wire.js"
 /** How often an open stream sends a `: ping` comment. */
 export const PING_INTERVAL = "15 seconds"
 
-/**
- * At most how often a shared feed hands frames on to its clients, in ms (./Broadcast.ts, `linger`): a change that
- * comes sooner after the last waits at most this long, and goes out with the others that came meanwhile, in one write
- * per client. With 1,000 clients of a task that changes every 25 ms, that halves the writes (BENCHMARKS.md §6).
- */
-export const HAND_ON_EVERY_MS = 50
-
 const utf8 = new TextEncoder()
 
 const frame = (event: Sse.AnyEvent) => utf8.encode(Sse.encoder.write(event))

@@ -5,7 +5,7 @@ import type { Task } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskRegistry } from "../../services/TaskRegistry.js"
 import * as Broadcast from "./Broadcast.js"
-import { HAND_ON_EVERY_MS, PING, PING_INTERVAL, statusEvent } from "./Sse.js"
+import { PING, PING_INTERVAL, statusEvent } from "./Sse.js"
 
 // GET /api/tasks/{task_id}/events, shared: per process, one registry subscription per watched task, however many
 // clients watch it. Each snapshot is encoded once into its `event: status` frame, and that frame is written to every
@@ -72,7 +72,6 @@ export const make = (registry: Registry, closing: Deferred.Deferred<void>) =>
           const broadcast = yield* Broadcast.make<Item>(upstream, {
             encode: (item) => (item === null ? PING : statusEvent(item, true)),
             capacity: WATCHER_BUFFER,
-            linger: HAND_ON_EVERY_MS,
             remember: (item) => item !== null,
             ...(Option.isSome(initial) ? { initial: initial.value } : {})
           })

@@ -32,10 +32,7 @@ const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(re
 const until = (input: Queue.Queue<number>) => Stream.fromQueue(input).pipe(Stream.takeWhile((n) => n >= 0))
 
 /** A broadcast of numbers whose frames are their digits, counting how many times it encodes. */
-const numbers = (
-  upstream: Stream.Stream<number>,
-  options: { capacity?: number; initial?: number; linger?: number } = {}
-) =>
+const numbers = (upstream: Stream.Stream<number>, options: { capacity?: number; initial?: number } = {}) =>
   Effect.gen(function* () {
     const encoded = { count: 0 }
     const broadcast = yield* Broadcast.make(upstream, {
@@ -44,8 +41,7 @@ const numbers = (
         return utf8.encode(String(n))
       },
       capacity: options.capacity ?? 8,
-      ...(options.initial === undefined ? {} : { initial: options.initial }),
-      ...(options.linger === undefined ? {} : { linger: options.linger })
+      ...(options.initial === undefined ? {} : { initial: options.initial })
     })
     return { broadcast, encoded }
   })
@@ -158,34 +154,5 @@ describe("Broadcast", () => {
       yield* even.done
       expect(even.frames).toEqual(["2", "4", "6"])
     })
-  )
-  it.scoped(
-    "with a linger, hands on at once after a quiet spell, then what came meanwhile together, and all at the end",
-    () =>
-      Effect.gen(function* () {
-        const input = yield* Queue.unbounded<number>()
-        // A minute: nothing is handed on by the timer during the test, only at once or at the end.
-        const { broadcast } = yield* numbers(until(input), { initial: 0, linger: 60_000 })
-        const early = reading(yield* broadcast.join(latestFirst))
-        yield* tick
-        yield* Queue.offer(input, 1)
-        yield* eventually(
-          Effect.sync(() => early.frames.length),
-          (n) => n === 2
-        )
-        // Within the linger: 2 and 3 wait; a joiner now gets the latest (3) first, and neither again later.
-        yield* Queue.offer(input, 2)
-        yield* Queue.offer(input, 3)
-        yield* eventually(broadcast.latest, (latest) => Option.getOrUndefined(latest) === 3)
-        yield* tick
-        expect(early.frames).toEqual(["0", "1"])
-        const late = reading(yield* broadcast.join(latestFirst))
-        yield* Queue.offer(input, 4)
-        yield* Queue.offer(input, -1)
-        yield* early.done
-        yield* late.done
-        expect(early.frames).toEqual(["0", "1", "2", "3", "4"])
-        expect(late.frames).toEqual(["3", "4"])
-      })
   )
 })
