@@ -18,7 +18,10 @@ const OVERDUE = Duration.seconds(10)
 /** What a client connection of this module calls itself (`CLIENT LIST`), so that an operator can tell it apart. */
 export const CLIENT_NAME = "storyflow-wake"
 
-/** How a check that failed (Redis cannot be reached) is made again: quickly at first, then every 2 seconds. */
+/**
+ * How a check that failed, or a wait made while the connection is down, is made again (quietly: the connection says
+ * it is down itself): quickly at first, then every 2 seconds.
+ */
 const again = Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))
 
 /** The back-off of a blocking wait that failed: from 50 ms, doubling, at most 2 seconds apart (as `again`). */

@@ -172,6 +172,7 @@ describe("TaskRegistryRedis: wake-ups", () => {
       }).pipe(Effect.scoped),
     60_000
   )
+
   it.live(
     "a wait Redis refuses is tried again with back-off and said once, naming the reply, until it is answered",
     () =>
